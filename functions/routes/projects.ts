@@ -1,0 +1,78 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { AppEnv } from '../lib/env';
+import { notFound } from '../lib/errors';
+import { getProject, listProjects, upsertProject } from '../services/projects';
+import { AlertSettingsSchema, errorResponse, json, ProjectIdParam, ProjectSchema } from './schemas';
+
+const list = createRoute({
+  method: 'get',
+  path: '/api/v1/projects',
+  tags: ['Projects'],
+  summary: 'List projects with bug counts',
+  responses: {
+    200: json(z.object({ items: z.array(ProjectSchema), total: z.number().int() }), 'Projects'),
+    401: errorResponse('Missing or wrong bearer token'),
+  },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/api/v1/projects/{id}',
+  tags: ['Projects'],
+  summary: 'Project detail',
+  request: { params: ProjectIdParam },
+  responses: {
+    200: json(ProjectSchema, 'Project'),
+    404: errorResponse('Unknown project'),
+  },
+});
+
+const optionalText = (max: number) => z.string().trim().max(max).nullable().optional();
+
+export const ProjectUpdateSchema = z
+  .object({
+    name: optionalText(200),
+    repo_url: optionalText(2048),
+    local_path: optionalText(4096),
+    description: optionalText(4000),
+    ingest_key: z.string().min(8).max(200).nullable().optional(),
+    rate_limit_per_minute: z.number().int().min(0).max(10_000_000).nullable().optional(),
+    test_command: optionalText(1000),
+    alert_settings: AlertSettingsSchema.nullable().optional(),
+  })
+  .strict()
+  .openapi('ProjectUpdate');
+
+const put = createRoute({
+  method: 'put',
+  path: '/api/v1/projects/{id}',
+  tags: ['Projects'],
+  summary: 'Edit a project (created when it does not exist yet)',
+  request: {
+    params: ProjectIdParam,
+    body: { content: { 'application/json': { schema: ProjectUpdateSchema } }, required: true },
+  },
+  responses: {
+    200: json(ProjectSchema, 'Updated project'),
+    422: errorResponse('Invalid fields'),
+  },
+});
+
+export const projectRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(list, async (c) => {
+    const items = await listProjects(c.var.deps.db);
+    return c.json({ items, total: items.length }, 200);
+  })
+  .openapi(get, async (c) => {
+    const project = await getProject(c.var.deps.db, c.req.valid('param').id);
+    if (!project) throw notFound('Project');
+    return c.json(project, 200);
+  })
+  .openapi(put, async (c) => {
+    const { id } = c.req.valid('param');
+    const { deps } = c.var;
+    const project = await upsertProject(deps.db, id, c.req.valid('json'));
+    deps.projectSettings.invalidate(id);
+    deps.knownProjects.forget(id);
+    return c.json(project!, 200);
+  });

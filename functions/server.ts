@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { createApp } from './app';
+import { parseConfig } from './lib/config';
+import { migrateLibsql, openLibsql } from './lib/db-libsql';
+import type { Deps } from './lib/env';
+import { defaultGroupCommit, type GroupCommitOptions, GroupCommitSink } from './services/group-commit';
+import { ProjectCache } from './services/ingest';
+import { ProjectSettingsCache, RateLimiter } from './services/ingest-gate';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface ServerOptions {
+  host?: string;
+  port?: number;
+  /** Folder for the default database file and the generated API token. */
+  dataDir?: string;
+  env?: Record<string, string | undefined>;
+  groupCommit?: Partial<GroupCommitOptions>;
+  /** Built dashboard to serve at `/`; skipped when the folder does not exist. */
+  dashboardDir?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  token: string;
+  tokenGenerated: boolean;
+  databaseUrl: string;
+  deps: Deps;
+  close(): Promise<void>;
+}
+
+/** Reads the token kept in the data directory, creating it on first start. */
+function ensureToken(dataDir: string): { token: string; generated: boolean } {
+  const file = join(dataDir, 'api-token');
+  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), generated: false };
+  mkdirSync(dataDir, { recursive: true });
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return { token, generated: true };
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const env = options.env ?? process.env;
+  const dataDir = resolve(options.dataDir ?? env.LOG_CENTER_DATA_DIR ?? join(process.cwd(), 'data'));
+  const databaseUrl = env.LIBSQL_URL || `file:${join(dataDir, 'log-center.db')}`;
+  let config = parseConfig(env);
+  let tokenGenerated = false;
+  if (!config.LOG_CENTER_API_TOKEN) {
+    const kept = ensureToken(dataDir);
+    config = { ...config, LOG_CENTER_API_TOKEN: kept.token };
+    tokenGenerated = kept.generated;
+  }
+
+  const handle = await openLibsql(databaseUrl, env.LIBSQL_AUTH_TOKEN);
+  await migrateLibsql(handle);
+
+  const knownProjects = new ProjectCache();
+  const sink = new GroupCommitSink(
+    handle.db,
+    { ...defaultGroupCommit, ...options.groupCommit },
+    knownProjects,
+  );
+  const deferred = new Set<Promise<unknown>>();
+  const deps: Deps = {
+    db: handle.db,
+    config,
+    sink,
+    knownProjects,
+    projectSettings: new ProjectSettingsCache(),
+    rateLimiter: new RateLimiter(),
+    defer(task) {
+      const tracked = task
+        .catch((error) =>
+          console.error(
+            JSON.stringify({ level: 'error', msg: 'deferred task failed', error: String(error) }),
+          ),
+        )
+        .finally(() => deferred.delete(tracked));
+      deferred.add(tracked);
+    },
+  };
+
+  const app = createApp(() => deps);
+  const dashboardDir = resolve(options.dashboardDir ?? join(repoRoot, 'dashboard', 'dist'));
+  if (existsSync(join(dashboardDir, 'index.html'))) {
+    const root = relative(process.cwd(), dashboardDir) || '.';
+    app.use('/*', serveStatic({ root }));
+    // Client-side routes: anything that is not the API falls back to the app shell.
+    app.get('*', async (c, next) =>
+      c.req.path.startsWith('/api/') ? next() : serveStatic({ root, path: 'index.html' })(c, next),
+    );
+  }
+
+  const server = serve({
+    fetch: app.fetch,
+    hostname: options.host ?? '127.0.0.1',
+    port: options.port ?? 8002,
+  });
+  await new Promise<void>((ready, fail) => {
+    if (server.listening) ready();
+    server.once('listening', ready);
+    server.once('error', fail);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      // Stop accepting connections, let queued reports commit and their requests get
+      // answered, then let deferred work (alerts) finish before the database closes.
+      const stopped = new Promise<void>((done) => server.close(() => done()));
+      // Keep-alive sockets become idle as their last answers go out; close them as they do.
+      const reaper = setInterval(() => 'closeIdleConnections' in server && server.closeIdleConnections(), 20);
+      await sink.drain();
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, 5_000))]);
+      clearInterval(reaper);
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      await Promise.allSettled([...deferred]);
+      handle.close();
+    })();
+    return closing;
+  };
+
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    token: config.LOG_CENTER_API_TOKEN!,
+    tokenGenerated,
+    databaseUrl,
+    deps,
+    close,
+  };
+}

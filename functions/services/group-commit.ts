@@ -1,0 +1,114 @@
+import type { Db } from '../lib/db';
+import { ApiError } from '../lib/errors';
+import { type IngestResult, type ProjectCache, type ReportSink, writeReports } from './ingest';
+import type { NormalisedReport } from './report';
+
+export interface GroupCommitOptions {
+  /** Longest a report waits for company before its batch is written. */
+  maxDelayMs: number;
+  /** A batch is written as soon as it has this many reports. */
+  maxBatch: number;
+  /** Reports waiting beyond this are refused with 429 instead of growing memory without bound. */
+  maxQueue: number;
+}
+
+export const defaultGroupCommit: GroupCommitOptions = { maxDelayMs: 2, maxBatch: 256, maxQueue: 10_000 };
+
+interface Pending {
+  report: NormalisedReport;
+  resolve(result: IngestResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit: concurrent reports are written together in one batch (one transaction),
+ * and each caller is answered only after the batch holding its report has committed.
+ * One batch is in flight at a time, so batches never contend for the write lock.
+ */
+export class GroupCommitSink implements ReportSink {
+  private queue: Pending[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private inFlight: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly options: GroupCommitOptions = defaultGroupCommit,
+    private readonly knownProjects?: ProjectCache,
+    private readonly write: typeof writeReports = writeReports,
+  ) {}
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  submit(report: NormalisedReport): Promise<IngestResult> {
+    if (this.closed) return Promise.reject(new ApiError(503, 'shutting_down', 'Server is shutting down'));
+    if (this.queue.length >= this.options.maxQueue) {
+      return Promise.reject(
+        new ApiError(429, 'queue_full', 'Ingestion queue is full, retry shortly', {}, { 'Retry-After': '1' }),
+      );
+    }
+    return new Promise<IngestResult>((resolve, reject) => {
+      this.queue.push({ report, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.inFlight) return; // the running flush picks the queue up when it finishes
+    if (this.queue.length >= this.options.maxBatch) {
+      this.flushNow();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => this.flushNow(), this.options.maxDelayMs);
+    }
+  }
+
+  private flushNow(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.inFlight || this.queue.length === 0) return;
+    const items = this.queue.splice(0, this.options.maxBatch);
+    this.inFlight = this.writeBatch(items).finally(() => {
+      this.inFlight = null;
+      if (this.queue.length > 0) this.schedule();
+    });
+  }
+
+  private async writeBatch(items: Pending[]): Promise<void> {
+    try {
+      const results = await this.write(
+        this.db,
+        items.map((item) => item.report),
+        this.knownProjects,
+      );
+      for (const [i, item] of items.entries()) item.resolve(results[i]!);
+    } catch (batchError) {
+      if (items.length === 1) {
+        items[0]!.reject(batchError);
+        return;
+      }
+      // The batch rolled back as a whole; retry each report alone so one bad row
+      // costs only its own report.
+      for (const item of items) {
+        try {
+          const [result] = await this.write(this.db, [item.report], this.knownProjects);
+          item.resolve(result!);
+        } catch (error) {
+          item.reject(error);
+        }
+      }
+    }
+  }
+
+  /** Stops taking reports and resolves once every queued report is committed. */
+  async drain(): Promise<void> {
+    this.closed = true;
+    while (this.queue.length > 0 || this.inFlight) {
+      if (this.inFlight) await this.inFlight;
+      else this.flushNow();
+    }
+  }
+}

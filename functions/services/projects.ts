@@ -1,0 +1,94 @@
+import { asc, count, eq, sql } from 'drizzle-orm';
+import { type AlertSettings, bugs, type ProjectRow, projects } from '../../schema';
+import type { Db } from '../lib/db';
+import { nowIso } from '../lib/time';
+
+export type StatusCounts = Record<string, number>;
+
+export function toApiProject(row: ProjectRow, counts: StatusCounts = {}) {
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  return {
+    id: row.id,
+    project_id: row.id,
+    name: row.name ?? row.id,
+    repo_url: row.repoUrl,
+    local_path: row.localPath,
+    description: row.description,
+    ingest_key: row.ingestKey,
+    rate_limit_per_minute: row.rateLimitPerMinute,
+    test_command: row.testCommand,
+    alert_settings: row.alertSettings ?? {},
+    created_at: row.createdAt,
+    updated_at: row.updatedAt,
+    bug_counts: { total, by_status: counts },
+  };
+}
+
+async function countsByProject(db: Db, projectId?: string) {
+  const rows = await db
+    .select({ projectId: bugs.projectId, status: bugs.status, n: count() })
+    .from(bugs)
+    .where(projectId ? eq(bugs.projectId, projectId) : undefined)
+    .groupBy(bugs.projectId, bugs.status);
+  const byProject = new Map<string, StatusCounts>();
+  for (const row of rows) {
+    const counts = byProject.get(row.projectId) ?? {};
+    counts[row.status] = row.n;
+    byProject.set(row.projectId, counts);
+  }
+  return byProject;
+}
+
+export async function listProjects(db: Db) {
+  const [rows, counts] = await Promise.all([
+    db.select().from(projects).orderBy(asc(projects.id)),
+    countsByProject(db),
+  ]);
+  return rows.map((row) => toApiProject(row, counts.get(row.id)));
+}
+
+export async function getProjectRow(db: Db, id: string): Promise<ProjectRow | undefined> {
+  const [row] = await db.select().from(projects).where(eq(projects.id, id));
+  return row;
+}
+
+export async function getProject(db: Db, id: string) {
+  const row = await getProjectRow(db, id);
+  if (!row) return undefined;
+  const counts = await countsByProject(db, id);
+  return toApiProject(row, counts.get(id));
+}
+
+export interface ProjectUpdate {
+  name?: string | null;
+  repo_url?: string | null;
+  local_path?: string | null;
+  description?: string | null;
+  ingest_key?: string | null;
+  rate_limit_per_minute?: number | null;
+  test_command?: string | null;
+  alert_settings?: AlertSettings | null;
+}
+
+/** PUT creates the project when it does not exist yet, so registration works without a first report. */
+export async function upsertProject(db: Db, id: string, update: ProjectUpdate) {
+  const now = nowIso();
+  const values = {
+    ...(update.name !== undefined && { name: update.name }),
+    ...(update.repo_url !== undefined && { repoUrl: update.repo_url }),
+    ...(update.local_path !== undefined && { localPath: update.local_path }),
+    ...(update.description !== undefined && { description: update.description }),
+    ...(update.ingest_key !== undefined && { ingestKey: update.ingest_key }),
+    ...(update.rate_limit_per_minute !== undefined && { rateLimitPerMinute: update.rate_limit_per_minute }),
+    ...(update.test_command !== undefined && { testCommand: update.test_command }),
+    ...(update.alert_settings !== undefined && { alertSettings: update.alert_settings }),
+  };
+  await db
+    .insert(projects)
+    .values({ id, ...values, createdAt: now, updatedAt: now })
+    .onConflictDoUpdate({ target: projects.id, set: { ...values, updatedAt: now } });
+  return getProject(db, id);
+}
+
+export const projectExists = async (db: Db, id: string) =>
+  Boolean((await db.select({ one: sql`1` }).from(projects).where(eq(projects.id, id))).length);

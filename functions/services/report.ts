@@ -1,0 +1,271 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { FieldError } from '../lib/errors';
+
+export const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
+export type Level = (typeof LEVELS)[number];
+export const SOURCES = ['runtime', 'cicd', 'deployment'] as const;
+export type Source = (typeof SOURCES)[number];
+
+export const LIMITS = {
+  bodyBytes: 256 * 1024,
+  messageBytes: 8 * 1024,
+  stackLines: 200,
+  stackLineBytes: 4 * 1024,
+  contextBytes: 32 * 1024,
+} as const;
+
+export const PROJECT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/i;
+const LEVEL_ALIASES: Record<string, Level> = { WARN: 'WARNING', FATAL: 'CRITICAL' };
+/** The guide's registration call: a runtime report with no frame, sent once to create the project. */
+export const REGISTRATION_TYPE = 'ProjectInit';
+
+export function normaliseLevel(value: string): Level | undefined {
+  const upper = value.trim().toUpperCase();
+  const level = LEVEL_ALIASES[upper] ?? upper;
+  return (LEVELS as readonly string[]).includes(level) ? (level as Level) : undefined;
+}
+
+const nullableString = (max: number) => z.string().max(max).nullish();
+
+export const reportSchema = z
+  .object({
+    project_id: z.string().regex(PROJECT_ID_PATTERN, 'must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'),
+    environment: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+    level: z.string().transform((value, ctx) => {
+      const level = normaliseLevel(value);
+      if (!level) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be one of ${LEVELS.join(', ')} (WARN, FATAL accepted)`,
+        });
+        return z.NEVER;
+      }
+      return level;
+    }),
+    source: z.enum(SOURCES).default('runtime'),
+    timestamp: z
+      .string()
+      .refine(
+        (v) => ISO_8601.test(v.trim()) && !Number.isNaN(Date.parse(v.trim())),
+        'must be an ISO 8601 date-time',
+      )
+      .nullish(),
+    version: nullableString(128),
+    commit_hash: nullableString(128),
+    repo_url: nullableString(2048),
+    error: z.object({
+      type: z.string().min(1, 'must not be empty').max(256),
+      message: z.string(),
+      file_path: nullableString(2048),
+      line_number: z
+        .union([
+          z.number().int().nonnegative(),
+          z
+            .string()
+            .regex(/^\d{1,9}$/, 'must be an integer')
+            .transform(Number),
+        ])
+        .nullish(),
+      stack_trace: z.union([z.array(z.string()), z.string()]).nullish(),
+    }),
+    context: z.record(z.string(), z.unknown()).nullish(),
+    fingerprint: z.array(z.string().max(512)).min(1).max(32).optional(),
+  })
+  .superRefine((report, ctx) => {
+    if (report.source !== 'runtime' || report.error.type === REGISTRATION_TYPE) return;
+    if (report.error.file_path == null) {
+      ctx.addIssue({ code: 'custom', path: ['error', 'file_path'], message: 'required for runtime reports' });
+    }
+    if (report.error.line_number == null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['error', 'line_number'],
+        message: 'required for runtime reports',
+      });
+    }
+    if (report.error.stack_trace == null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['error', 'stack_trace'],
+        message: 'required for runtime reports',
+      });
+    }
+  });
+
+export type ReportInput = z.input<typeof reportSchema>;
+
+export interface NormalisedReport {
+  projectId: string;
+  environment: string;
+  level: Level;
+  source: Source;
+  occurredAt: string;
+  receivedAt: string;
+  version: string | null;
+  commitHash: string | null;
+  repoUrl: string | null;
+  errorType: string;
+  message: string;
+  filePath: string | null;
+  lineNumber: number | null;
+  stackTrace: string[];
+  context: Record<string, unknown>;
+  fingerprint: string;
+  /** Status a bug created by this report starts in. */
+  initialStatus: 'NEW' | 'IGNORED';
+}
+
+export type ParseOutcome = { ok: true; report: NormalisedReport } | { ok: false; errors: FieldError[] };
+
+export function issuesToFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
+  return issues.map((issue) => ({
+    path: issue.path.length ? issue.path.map(String).join('.') : '(body)',
+    message: issue.message,
+  }));
+}
+
+/** SQLite text ends at NUL on read, which would silently cut the rest of a field off. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching NUL is the point
+const NUL = /\u0000/g;
+const withoutNul = (text: string) => text.replace(NUL, '\uFFFD');
+
+export function normaliseReport(body: unknown, receivedAt: string): ParseOutcome {
+  const parsed = reportSchema.safeParse(body);
+  if (!parsed.success) return { ok: false, errors: issuesToFieldErrors(parsed.error.issues) };
+  const input = parsed.data;
+  const context = truncateContext(filterSecrets(input.context ?? {}) as Record<string, unknown>);
+  const report: Omit<NormalisedReport, 'fingerprint'> = {
+    projectId: input.project_id,
+    environment: withoutNul(input.environment),
+    level: input.level,
+    source: input.source,
+    occurredAt: input.timestamp ? toUtcIso(input.timestamp) : receivedAt,
+    receivedAt,
+    version: input.version ? withoutNul(input.version) : null,
+    commitHash: input.commit_hash ? input.commit_hash.trim().toLowerCase() : null,
+    repoUrl: input.repo_url ? withoutNul(input.repo_url.trim()) || null : null,
+    errorType: withoutNul(input.error.type),
+    message: truncateBytes(stripAnsi(withoutNul(input.error.message)), LIMITS.messageBytes),
+    filePath: input.error.file_path != null ? withoutNul(input.error.file_path) : null,
+    lineNumber: input.error.line_number ?? null,
+    stackTrace: normaliseStack(input.error.stack_trace),
+    context,
+    initialStatus: input.error.type === REGISTRATION_TYPE ? 'IGNORED' : 'NEW',
+  };
+  return { ok: true, report: { ...report, fingerprint: computeFingerprint(report, input.fingerprint) } };
+}
+
+function toUtcIso(value: string): string {
+  const trimmed = value.trim();
+  // A date-time without an offset (Python's isoformat()) is taken as UTC, not server-local time.
+  const hasZone = /(Z|[+-]\d{2}(:?\d{2})?)$/i.test(trimmed) && trimmed.length > 10;
+  return new Date(
+    hasZone ? trimmed : `${trimmed.replace(' ', 'T')}${trimmed.length > 10 ? 'Z' : ''}`,
+  ).toISOString();
+}
+
+export const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+
+type FingerprintFields = Pick<
+  NormalisedReport,
+  'projectId' | 'source' | 'errorType' | 'filePath' | 'lineNumber' | 'context'
+>;
+
+const part = (value: unknown) => (value === null || value === undefined ? '' : String(value));
+
+/** SPEC §4: MD5 hex of the source's parts joined by `|`; a missing part is the empty string. */
+export function computeFingerprint(report: FingerprintFields, override?: string[]): string {
+  if (override?.length) return md5([report.projectId, ...override].join('|'));
+  const { context } = report;
+  switch (report.source) {
+    case 'cicd':
+      return md5(
+        [report.projectId, 'cicd', report.errorType, part(context.job_name), part(context.step_name)].join(
+          '|',
+        ),
+      );
+    case 'deployment':
+      return md5(
+        [
+          report.projectId,
+          'deployment',
+          report.errorType,
+          part(context.namespace),
+          part(context.deployment_name),
+        ].join('|'),
+      );
+    default:
+      return md5(
+        [report.projectId, report.errorType, part(report.filePath), part(report.lineNumber)].join('|'),
+      );
+  }
+}
+
+const SECRET_KEY = /password|passwd|secret|token|authorization|cookie|api[-_]?key|session/i;
+export const FILTERED = '[Filtered]';
+
+export function filterSecrets(value: unknown, depth = 0): unknown {
+  if (depth > 32) return '[Too deep]';
+  if (Array.isArray(value)) return value.map((item) => filterSecrets(item, depth + 1));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      out[key] = SECRET_KEY.test(key) ? FILTERED : filterSecrets(inner, depth + 1);
+    }
+    return out;
+  }
+  return value;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+export const byteLength = (text: string) => encoder.encode(text).length;
+
+export function truncateBytes(text: string, maxBytes: number): string {
+  const bytes = encoder.encode(text);
+  if (bytes.length <= maxBytes) return text;
+  const marker = ` …[truncated ${bytes.length - maxBytes} bytes]`;
+  // Decoding a cut multi-byte sequence yields U+FFFD; drop it rather than store a broken character.
+  const head = decoder.decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD+$/, '');
+  return head + marker;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI sequences start with ESC
+const ANSI_CSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
+export const stripAnsi = (text: string) => text.replace(ANSI_CSI, '');
+
+export function normaliseStack(stack: string | string[] | null | undefined): string[] {
+  if (stack == null) return [];
+  const raw = Array.isArray(stack) ? stack : [stack];
+  const lines = raw.flatMap((entry) => entry.replace(/\r\n?/g, '\n').replace(/\n$/, '').split('\n'));
+  const cleaned = lines.map((line) => truncateBytes(stripAnsi(withoutNul(line)), LIMITS.stackLineBytes));
+  if (cleaned.length <= LIMITS.stackLines) return cleaned;
+  // Keep both ends: Python puts the failing frame last, JS first, CI logs end with the failure.
+  const head = cleaned.slice(0, LIMITS.stackLines / 2);
+  const tail = cleaned.slice(cleaned.length - (LIMITS.stackLines / 2 - 1));
+  return [...head, `…[truncated ${cleaned.length - head.length - tail.length} lines]…`, ...tail];
+}
+
+export function truncateContext(context: Record<string, unknown>): Record<string, unknown> {
+  const size = byteLength(JSON.stringify(context));
+  if (size <= LIMITS.contextBytes) return context;
+  const out: Record<string, unknown> = {
+    _truncated: `context was ${size} bytes, limit ${LIMITS.contextBytes}`,
+  };
+  let used = byteLength(JSON.stringify(out));
+  for (const [key, value] of Object.entries(context)) {
+    const entry = byteLength(JSON.stringify({ [key]: value }));
+    if (used + entry <= LIMITS.contextBytes) {
+      out[key] = value;
+      used += entry;
+    } else {
+      const marker = `[truncated: ${entry} bytes]`;
+      used += byteLength(JSON.stringify({ [key]: marker }));
+      if (used > LIMITS.contextBytes) break;
+      out[key] = marker;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+import type { ExecutionContext, ScheduledController } from '@cloudflare/workers-types';
+import { createClient } from '@libsql/client/web';
+import { drizzle as drizzleD1 } from 'drizzle-orm/d1';
+import { drizzle as drizzleLibsql } from 'drizzle-orm/libsql';
+import * as schema from '../schema';
+import { createApp } from './app';
+import { type Config, parseConfig } from './lib/config';
+import type { Db } from './lib/db';
+import type { Bindings, Deps } from './lib/env';
+import { DirectSink, ProjectCache } from './services/ingest';
+import { ProjectSettingsCache, RateLimiter } from './services/ingest-gate';
+
+// Caches only (no database handles) live across requests in an isolate.
+const knownProjects = new ProjectCache();
+const projectSettings = new ProjectSettingsCache();
+const rateLimiter = new RateLimiter();
+const configs = new WeakMap<object, Config>();
+
+function databaseFor(env: Bindings): Db {
+  if (env.DB) return drizzleD1(env.DB, { schema }) as unknown as Db;
+  if (env.LIBSQL_URL) {
+    const client = createClient({ url: env.LIBSQL_URL, authToken: env.LIBSQL_AUTH_TOKEN });
+    return drizzleLibsql(client, { schema }) as unknown as Db;
+  }
+  throw new Error('Bind a D1 database as DB or set LIBSQL_URL');
+}
+
+export function depsFor(env: Bindings, waitUntil: (task: Promise<unknown>) => void): Deps {
+  let config = configs.get(env);
+  if (!config) {
+    config = parseConfig(env as Record<string, unknown>);
+    configs.set(env, config);
+  }
+  const db = databaseFor(env);
+  return {
+    db,
+    config,
+    // Per-request writes: each request is its own isolate turn, so there is nothing to group.
+    sink: new DirectSink(db, knownProjects),
+    knownProjects,
+    projectSettings,
+    rateLimiter,
+    defer: waitUntil,
+  };
+}
+
+const app = createApp((c) => depsFor(c.env, (task) => c.executionCtx.waitUntil(task)));
+
+export default {
+  fetch: (request: Request, env: Bindings, ctx: ExecutionContext) => app.fetch(request, env, ctx),
+  async scheduled(_controller: ScheduledController, env: Bindings, ctx: ExecutionContext) {
+    const deps = depsFor(env, (task) => ctx.waitUntil(task));
+    ctx.waitUntil(Promise.resolve(deps));
+  },
+};

@@ -1,0 +1,2 @@
+export * from './bugs';
+export * from './projects';

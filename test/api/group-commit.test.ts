@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LibsqlHandle, migrateLibsql, openLibsql } from '../../functions/lib/db-libsql';
+import { GroupCommitSink } from '../../functions/services/group-commit';
+import { type NormalisedReport, normaliseReport } from '../../functions/services/report';
+import { runtimeReport } from '../helpers/payloads';
+import { uniqueProject } from '../helpers/server';
+
+let dir: string;
+let handle: LibsqlHandle;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'group-commit-'));
+  handle = await openLibsql(`file:${join(dir, 'db.sqlite')}`);
+  await migrateLibsql(handle);
+});
+afterAll(() => {
+  handle.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function normalised(project: string, line: number): NormalisedReport {
+  const outcome = normaliseReport(
+    runtimeReport(project, { error: { ...runtimeReport(project).error, line_number: line } }),
+    new Date().toISOString(),
+  );
+  if (!outcome.ok) throw new Error('fixture did not validate');
+  return outcome.report;
+}
+
+const occurrenceTotal = async (project: string) =>
+  (
+    await handle.db.all<{ n: number | null }>(
+      sql`SELECT sum(occurrence_count) AS n FROM bugs WHERE project_id = ${project}`,
+    )
+  )[0]?.n ?? 0;
+
+describe('group commit', () => {
+  it('writes concurrent reports in shared batches and answers each after its commit', async () => {
+    const project = uniqueProject();
+    let batches = 0;
+    const sink = new GroupCommitSink(
+      handle.db,
+      { maxDelayMs: 5, maxBatch: 50, maxQueue: 1000 },
+      undefined,
+      async (db, reports, cache) => {
+        batches++;
+        const { writeReports } = await import('../../functions/services/ingest');
+        return writeReports(db, reports, cache);
+      },
+    );
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => sink.submit(normalised(project, i % 20))),
+    );
+    expect(results.filter((r) => r.outcome === 'new')).toHaveLength(20);
+    expect(batches).toBeLessThan(50);
+    expect(await occurrenceTotal(project)).toBe(200);
+  });
+
+  it('keeps the other reports of a batch when one row fails in the database', async () => {
+    const project = uniqueProject();
+    const sink = new GroupCommitSink(handle.db, { maxDelayMs: 5, maxBatch: 50, maxQueue: 1000 });
+    const good = Array.from({ length: 9 }, (_, i) => normalised(project, i));
+    // A row that passes the API but breaks a NOT NULL constraint inside the batch.
+    const bad = { ...normalised(project, 99), level: null } as unknown as NormalisedReport;
+    const settled = await Promise.allSettled(
+      [...good.slice(0, 5), bad, ...good.slice(5)].map((r) => sink.submit(r)),
+    );
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(9);
+    expect(settled[5]!.status).toBe('rejected');
+    expect(await occurrenceTotal(project)).toBe(9);
+  });
+
+  it('refuses with 429 queue_full instead of growing without bound', async () => {
+    const project = uniqueProject();
+    const sink = new GroupCommitSink(handle.db, { maxDelayMs: 50, maxBatch: 1000, maxQueue: 10 });
+    const settled = await Promise.allSettled(
+      Array.from({ length: 15 }, (_, i) => sink.submit(normalised(project, i))),
+    );
+    const refused = settled.filter((s) => s.status === 'rejected') as PromiseRejectedResult[];
+    expect(refused).toHaveLength(5);
+    expect(refused[0]!.reason).toMatchObject({ status: 429, code: 'queue_full' });
+    expect(await occurrenceTotal(project)).toBe(10);
+  });
+
+  it('drains every queued report on shutdown', async () => {
+    const project = uniqueProject();
+    const sink = new GroupCommitSink(handle.db, { maxDelayMs: 1000, maxBatch: 1000, maxQueue: 1000 });
+    const pending = Array.from({ length: 40 }, (_, i) => sink.submit(normalised(project, i)));
+    await sink.drain();
+    expect((await Promise.allSettled(pending)).every((s) => s.status === 'fulfilled')).toBe(true);
+    expect(await occurrenceTotal(project)).toBe(40);
+    await expect(sink.submit(normalised(project, 1))).rejects.toMatchObject({ status: 503 });
+  });
+});
