@@ -1,3 +1,4 @@
+import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { cors } from 'hono/cors';
@@ -9,8 +10,11 @@ import { ApiError, validationFailed } from './lib/errors';
 import { safeEqual } from './lib/secrets';
 import { bugRoutes } from './routes/bugs';
 import { healthRoutes } from './routes/health';
+import { lifecycleRoutes } from './routes/lifecycle';
 import { projectRoutes } from './routes/projects';
 import { REPORT_PATH, reportRoutes } from './routes/report';
+import { statsRoutes } from './routes/stats';
+import { webhookRoutes } from './routes/webhooks';
 import { issuesToFieldErrors } from './services/report';
 
 export type DepsResolver = (c: Context<AppEnv>) => Deps | Promise<Deps>;
@@ -126,7 +130,10 @@ export function createApp(resolveDeps: DepsResolver) {
     .route('/', healthRoutes)
     .route('/', reportRoutes)
     .route('/', projectRoutes)
-    .route('/', bugRoutes);
+    .route('/', bugRoutes)
+    .route('/', lifecycleRoutes)
+    .route('/', statsRoutes)
+    .route('/', webhookRoutes);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -137,6 +144,7 @@ export function createApp(resolveDeps: DepsResolver) {
     },
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'Log Center API' }));
 
   return routes;
 }

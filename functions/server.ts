@@ -12,6 +12,7 @@ import type { Deps } from './lib/env';
 import { defaultGroupCommit, type GroupCommitOptions, GroupCommitSink } from './services/group-commit';
 import { ProjectCache } from './services/ingest';
 import { ProjectSettingsCache, RateLimiter } from './services/ingest-gate';
+import { sweep } from './services/lifecycle';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -24,6 +25,8 @@ export interface ServerOptions {
   groupCommit?: Partial<GroupCommitOptions>;
   /** Built dashboard to serve at `/`; skipped when the folder does not exist. */
   dashboardDir?: string;
+  /** How often the sweep runs (the Worker's cron runs it every 5 minutes); 0 disables the timer. */
+  sweepIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -98,6 +101,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
   }
 
+  const sweepIntervalMs = options.sweepIntervalMs ?? 5 * 60_000;
+  const sweeper =
+    sweepIntervalMs > 0
+      ? setInterval(() => {
+          sweep(handle.db, { retentionDays: config.RETENTION_DAYS }).then(
+            (result) => console.log(JSON.stringify({ level: 'info', msg: 'sweep', ...result })),
+            (error) =>
+              console.error(JSON.stringify({ level: 'error', msg: 'sweep failed', error: String(error) })),
+          );
+        }, sweepIntervalMs)
+      : null;
+  sweeper?.unref();
+
   const server = serve({
     fetch: app.fetch,
     hostname: options.host ?? '127.0.0.1',
@@ -116,6 +132,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     closing ??= (async () => {
       // Stop accepting connections, let queued reports commit and their requests get
       // answered, then let deferred work (alerts) finish before the database closes.
+      if (sweeper) clearInterval(sweeper);
       const stopped = new Promise<void>((done) => server.close(() => done()));
       // Keep-alive sockets become idle as their last answers go out; close them as they do.
       const reaper = setInterval(() => 'closeIdleConnections' in server && server.closeIdleConnections(), 20);

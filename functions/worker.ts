@@ -9,6 +9,7 @@ import type { Db } from './lib/db';
 import type { Bindings, Deps } from './lib/env';
 import { DirectSink, ProjectCache } from './services/ingest';
 import { ProjectSettingsCache, RateLimiter } from './services/ingest-gate';
+import { sweep } from './services/lifecycle';
 
 // Caches only (no database handles) live across requests in an isolate.
 const knownProjects = new ProjectCache();
@@ -50,6 +51,7 @@ export default {
   fetch: (request: Request, env: Bindings, ctx: ExecutionContext) => app.fetch(request, env, ctx),
   async scheduled(_controller: ScheduledController, env: Bindings, ctx: ExecutionContext) {
     const deps = depsFor(env, (task) => ctx.waitUntil(task));
-    ctx.waitUntil(Promise.resolve(deps));
+    const result = await sweep(deps.db, { retentionDays: deps.config.RETENTION_DAYS });
+    console.log(JSON.stringify({ level: 'info', msg: 'sweep', ...result }));
   },
 };
