@@ -1,6 +1,6 @@
 import { and, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { bugs, occurrences, projects, statusHistory } from '../../schema';
+import { alertOutbox, bugs, occurrences, projects, statusHistory } from '../../schema';
 import { batch, type Db } from '../lib/db';
 import type { NormalisedReport } from './report';
 
@@ -152,6 +152,36 @@ function historyInsert(db: Db, group: Group) {
   );
 }
 
+/** A new bug or a regression queues an alert in the same batch (IGNORED bugs never alert). */
+function alertInsert(db: Db, group: Group) {
+  const first = group.reports[0]!;
+  return db.insert(alertOutbox).select(
+    db
+      .select({
+        id: sql<number>`NULL`.as('id'),
+        bugId: bugs.id,
+        projectId: bugs.projectId,
+        kind: sql<
+          'new_bug' | 'regression'
+        >`CASE WHEN ${bugs.reopenedFrom} IS NOT NULL THEN 'regression' ELSE 'new_bug' END`.as('kind'),
+        state: sql<string>`'pending'`.as('state'),
+        attempts: sql<number>`0`.as('attempts'),
+        nextAttemptAt: sql<string>`${first.receivedAt}`.as('next_attempt_at'),
+        lastError: sql<string | null>`NULL`.as('last_error'),
+        createdAt: sql<string>`${first.receivedAt}`.as('created_at'),
+        sentAt: sql<string | null>`NULL`.as('sent_at'),
+      })
+      .from(bugs)
+      .where(
+        and(
+          eq(bugs.fingerprint, first.fingerprint),
+          sql`${bugs.status} <> 'IGNORED'`,
+          sql`(${bugs.reopenedFrom} IS NOT NULL OR ${bugs.occurrenceCount} = ${group.reports.length})`,
+        ),
+      ),
+  );
+}
+
 function occurrenceInsert(db: Db, group: Group) {
   const bugId = bugIdOf(group.reports[0]!.fingerprint);
   return db.insert(occurrences).values(
@@ -199,7 +229,12 @@ export async function writeReports(
   const trimmed = new Set<string>();
   for (const group of groups) {
     upsertAt.push(items.length);
-    items.push(bugUpsert(db, group), historyInsert(db, group), occurrenceInsert(db, group));
+    items.push(
+      bugUpsert(db, group),
+      historyInsert(db, group),
+      alertInsert(db, group),
+      occurrenceInsert(db, group),
+    );
     const { fingerprint } = group.reports[0]!;
     if (!trimmed.has(fingerprint)) {
       trimmed.add(fingerprint);

@@ -1,5 +1,13 @@
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
-import { type BugRow, bugs, occurrences, projects, repairReports, statusHistory } from '../../schema';
+import {
+  alertOutbox,
+  type BugRow,
+  bugs,
+  occurrences,
+  projects,
+  repairReports,
+  statusHistory,
+} from '../../schema';
 import { batch, type Db } from '../lib/db';
 import { ApiError, notFound } from '../lib/errors';
 import { getBugRow } from './bugs';
@@ -98,11 +106,39 @@ export async function changeStatus(db: Db, id: number, to: Status, change: Statu
       .where(and(eq(bugs.id, id), eq(bugs.status, current.status)))
       .returning(),
     historyIfChanged(db, id, current.status, to, change.actor, change.note ?? null, at),
+    ...(ALERTING_STATUSES[to] ? [alertIfChanged(db, id, ALERTING_STATUSES[to], at)] : []),
   ])) as [BugRow[]];
   if (!updated?.length) {
     throw new ApiError(409, 'invalid_transition', `Bug ${id} changed status concurrently; reload and retry`);
   }
   return updated[0]!;
+}
+
+/** Statuses a person wants to hear about; the alert is queued with the change itself. */
+const ALERTING_STATUSES: Partial<Record<Status, 'failed' | 'pr_opened'>> = {
+  FAILED: 'failed',
+  PENDING_REVIEW: 'pr_opened',
+};
+
+/** Runs right after the history insert, so `changes()` is 1 only when the status moved. */
+function alertIfChanged(db: Db, bugId: number, kind: 'failed' | 'pr_opened', at: string) {
+  return db.insert(alertOutbox).select(
+    db
+      .select({
+        id: sql<number>`NULL`.as('id'),
+        bugId: bugs.id,
+        projectId: bugs.projectId,
+        kind: sql<'failed' | 'pr_opened'>`${kind}`.as('kind'),
+        state: sql<string>`'pending'`.as('state'),
+        attempts: sql<number>`0`.as('attempts'),
+        nextAttemptAt: sql<string>`${at}`.as('next_attempt_at'),
+        lastError: sql<string | null>`NULL`.as('last_error'),
+        createdAt: sql<string>`${at}`.as('created_at'),
+        sentAt: sql<string | null>`NULL`.as('sent_at'),
+      })
+      .from(bugs)
+      .where(and(eq(bugs.id, bugId), sql`changes() > 0`)),
+  );
 }
 
 function historyIfChanged(
