@@ -1,0 +1,236 @@
+import { computed, signal } from '@preact/signals';
+import { type Api, ApiError, type Project, type ProjectUpdate } from '../api/client';
+import type { Level } from '../lib/status';
+
+export function createProjectsModel(api: Api) {
+  const items = signal<Project[] | null>(null);
+  const loading = signal(false);
+  const error = signal<unknown>(null);
+  const ids = computed(() => (items.value ?? []).map((p) => p.project_id));
+
+  /** Throws as well as recording the error, so sign-in can tell a refused token apart. */
+  async function load() {
+    loading.value = true;
+    error.value = null;
+    try {
+      const page = await api.listProjects();
+      items.value = page.items;
+    } catch (cause) {
+      error.value = cause;
+      throw cause;
+    } finally {
+      loading.value = false;
+    }
+  }
+
+  function reset() {
+    items.value = null;
+    loading.value = false;
+    error.value = null;
+  }
+
+  return { items, loading, error, ids, load, reload: () => load().catch(() => {}), reset };
+}
+
+export type ProjectsModel = ReturnType<typeof createProjectsModel>;
+
+export const ALERT_EVENTS = ['new_bug', 'regression', 'failed', 'pr_opened'] as const;
+export type AlertEvent = (typeof ALERT_EVENTS)[number];
+
+/** The project form as the person types it: text fields stay strings until saved. */
+export interface ProjectDraft {
+  name: string;
+  repo_url: string;
+  local_path: string;
+  description: string;
+  test_command: string;
+  ingest_key: string;
+  rate_limit_per_minute: string;
+  slack_webhook_url: string;
+  alert_webhook_url: string;
+  events: Record<AlertEvent, boolean>;
+  min_level: Level | '';
+}
+
+// SPEC §6: alerts go out on new bugs, regressions and failures unless a project says otherwise.
+const DEFAULT_EVENTS: Record<AlertEvent, boolean> = {
+  new_bug: true,
+  regression: true,
+  failed: true,
+  pr_opened: false,
+};
+
+export function draftOf(project: Project | null): ProjectDraft {
+  const alerts = project?.alert_settings ?? {};
+  return {
+    name: project?.name ?? '',
+    repo_url: project?.repo_url ?? '',
+    local_path: project?.local_path ?? '',
+    description: project?.description ?? '',
+    test_command: project?.test_command ?? '',
+    ingest_key: project?.ingest_key ?? '',
+    rate_limit_per_minute: project?.rate_limit_per_minute?.toString() ?? '',
+    slack_webhook_url: alerts.slack_webhook_url ?? '',
+    alert_webhook_url: alerts.alert_webhook_url ?? '',
+    events: { ...DEFAULT_EVENTS, ...alerts.events },
+    min_level: alerts.min_level ?? '',
+  };
+}
+
+export type DraftProblem = 'ingest_key_short' | 'rate_limit' | 'url';
+
+/** Checks the form can be sent; the server checks again and its answer is shown too. */
+export function draftProblems(draft: ProjectDraft): Partial<Record<string, DraftProblem>> {
+  const problems: Partial<Record<string, DraftProblem>> = {};
+  const key = draft.ingest_key.trim();
+  if (key && key.length < 8) problems.ingest_key = 'ingest_key_short';
+  const rate = draft.rate_limit_per_minute.trim();
+  if (rate && !/^\d+$/.test(rate)) problems.rate_limit_per_minute = 'rate_limit';
+  for (const field of ['slack_webhook_url', 'alert_webhook_url'] as const) {
+    const value = draft[field].trim();
+    if (value && !/^https?:\/\/\S+$/i.test(value)) problems[`alert_settings.${field}`] = 'url';
+  }
+  return problems;
+}
+
+const orNull = (value: string) => value.trim() || null;
+
+export function updateOf(draft: ProjectDraft): ProjectUpdate {
+  const rate = draft.rate_limit_per_minute.trim();
+  return {
+    name: orNull(draft.name),
+    repo_url: orNull(draft.repo_url),
+    local_path: orNull(draft.local_path),
+    description: orNull(draft.description),
+    test_command: orNull(draft.test_command),
+    ingest_key: orNull(draft.ingest_key),
+    rate_limit_per_minute: rate ? Number(rate) : null,
+    alert_settings: {
+      slack_webhook_url: orNull(draft.slack_webhook_url),
+      alert_webhook_url: orNull(draft.alert_webhook_url),
+      events: draft.events,
+      ...(draft.min_level ? { min_level: draft.min_level } : {}),
+    },
+  };
+}
+
+/** A fresh ingest key: 24 random bytes, URL-safe, long enough to be unguessable. */
+export function generateIngestKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '');
+}
+
+export function createProjectEditor(api: Api, projects: ProjectsModel) {
+  const id = signal<string | null>(null);
+  const project = signal<Project | null>(null);
+  /** True when the id has no project yet: saving creates it. */
+  const creating = signal(false);
+  const draft = signal<ProjectDraft>(draftOf(null));
+  const loading = signal(false);
+  const error = signal<unknown>(null);
+  const saving = signal(false);
+  const saveError = signal<unknown>(null);
+  const saved = signal(false);
+  /** Problems are shown once the person tried to save, not while they type. */
+  const submitted = signal(false);
+
+  const localProblems = computed(() => draftProblems(draft.value));
+  const problems = computed(() => {
+    const server: Record<string, string> = {};
+    const failure = saveError.value;
+    if (failure instanceof ApiError) for (const d of failure.details) server[d.path] = d.message;
+    return { local: submitted.value ? localProblems.value : {}, server };
+  });
+  const dirty = computed(() => JSON.stringify(draft.value) !== JSON.stringify(draftOf(project.value)));
+
+  let latest = 0;
+
+  async function open(projectId: string) {
+    const ticket = ++latest;
+    id.value = projectId;
+    project.value = null;
+    creating.value = false;
+    draft.value = draftOf(null);
+    saveError.value = null;
+    saved.value = false;
+    submitted.value = false;
+    loading.value = true;
+    error.value = null;
+    try {
+      const found = await api.getProject(projectId);
+      if (ticket !== latest) return;
+      project.value = found;
+      draft.value = draftOf(found);
+    } catch (cause) {
+      if (ticket !== latest) return;
+      if (cause instanceof ApiError && cause.status === 404) creating.value = true;
+      else error.value = cause;
+    } finally {
+      if (ticket === latest) loading.value = false;
+    }
+  }
+
+  function edit(patch: Partial<ProjectDraft>) {
+    draft.value = { ...draft.value, ...patch };
+    saved.value = false;
+  }
+
+  async function save() {
+    const projectId = id.value;
+    if (!projectId || saving.value) return;
+    submitted.value = true;
+    if (Object.keys(localProblems.value).length) return;
+    saving.value = true;
+    saveError.value = null;
+    saved.value = false;
+    try {
+      const updated = await api.saveProject(projectId, updateOf(draft.value));
+      project.value = updated;
+      draft.value = draftOf(updated);
+      creating.value = false;
+      saved.value = true;
+      submitted.value = false;
+      void projects.reload();
+    } catch (cause) {
+      saveError.value = cause;
+    } finally {
+      saving.value = false;
+    }
+  }
+
+  function reset() {
+    latest++;
+    id.value = null;
+    project.value = null;
+    creating.value = false;
+    draft.value = draftOf(null);
+    loading.value = false;
+    error.value = null;
+    saveError.value = null;
+    saved.value = false;
+    submitted.value = false;
+  }
+
+  return {
+    id,
+    project,
+    creating,
+    draft,
+    loading,
+    error,
+    saving,
+    saveError,
+    saved,
+    problems,
+    dirty,
+    open,
+    edit,
+    save,
+    reset,
+  };
+}
+
+export type ProjectEditor = ReturnType<typeof createProjectEditor>;

@@ -1,0 +1,221 @@
+import type { Bug, BugDetail, Project, Stats } from '../api/client';
+
+/**
+ * An in-memory stand-in for the Log Center API, answering `fetch` the way the server does
+ * (bearer check, filters, pagination, 404/409/422 envelopes). Component and model tests run
+ * the real typed client against it.
+ */
+export interface FakeServer {
+  token: string;
+  projects: Project[];
+  bugs: BugDetail[];
+  stats: Stats;
+  calls: { method: string; path: string; query: URLSearchParams; body: unknown }[];
+  /** Answers waiting to be released, keyed by path prefix, to test slow responses. */
+  hold?: (path: string, query: URLSearchParams) => Promise<void> | undefined;
+  fetch: typeof fetch;
+}
+
+const iso = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+
+let nextId = 1;
+
+type BugOverrides = Partial<Omit<BugDetail, 'error'>> & { error?: Partial<BugDetail['error']> };
+
+export function makeBug(overrides: BugOverrides = {}): BugDetail {
+  const id = overrides.id ?? nextId++;
+  const { error, ...rest } = overrides;
+  return {
+    id,
+    project_id: 'rtc_backend',
+    fingerprint: `fp${id}`,
+    source: 'runtime',
+    level: 'ERROR',
+    environment: 'production',
+    status: 'NEW',
+    context: {},
+    version: null,
+    commit_hash: null,
+    occurrence_count: 1,
+    regression_count: 0,
+    first_seen: iso(120),
+    last_seen: iso(5),
+    status_changed_at: iso(120),
+    pr_number: null,
+    pr_url: null,
+    branch_name: null,
+    merge_commit_sha: null,
+    merged_at: null,
+    deployed_at: null,
+    claimed_by: null,
+    lease_expires_at: null,
+    occurrences: [],
+    repair_reports: [],
+    history: [{ id: 1, from_status: null, to_status: 'NEW', actor: 'ingest', note: null, at: iso(120) }],
+    ...rest,
+    error: {
+      type: 'TypeError',
+      message: "'NoneType' object is not iterable",
+      file_path: 'app/views.py',
+      line_number: 24,
+      stack_trace: ['Traceback (most recent call last):', '  File "app/views.py", line 24, in user_login'],
+      ...error,
+    },
+  };
+}
+
+export function makeProject(id: string, overrides: Partial<Project> = {}): Project {
+  return {
+    id,
+    project_id: id,
+    name: id,
+    repo_url: null,
+    local_path: null,
+    description: null,
+    ingest_key: null,
+    rate_limit_per_minute: null,
+    test_command: null,
+    alert_settings: {},
+    created_at: iso(1000),
+    updated_at: iso(1000),
+    bug_counts: { total: 0, by_status: {} },
+    ...overrides,
+  };
+}
+
+export function makeStats(overrides: Partial<Stats> = {}): Stats {
+  const zero = { NEW: 0, FIXING: 0, PENDING_REVIEW: 0, MERGED: 0, DEPLOYED: 0, FAILED: 0, IGNORED: 0 };
+  return {
+    days: 7,
+    since: iso(7 * 1440),
+    totals: { total: 0, by_status: zero },
+    today: { new: 0, by_status: zero },
+    source_distribution: { runtime: 0, cicd: 0, deployment: 0 },
+    projects: [],
+    trend: [],
+    window: { new: 0, fixed: 0, failed: 0 },
+    fix_success_rate: null,
+    mean_time_to_fix_seconds: null,
+    ...overrides,
+  };
+}
+
+// The server's transition table (functions/services/lifecycle.ts), copied so that the
+// dashboard's own action rules are tested against it rather than against themselves.
+const TRANSITIONS: Record<string, string[]> = {
+  NEW: ['FIXING', 'FAILED', 'IGNORED'],
+  FIXING: ['PENDING_REVIEW', 'FAILED', 'NEW'],
+  PENDING_REVIEW: ['MERGED', 'FAILED', 'NEW'],
+  MERGED: ['DEPLOYED', 'FAILED', 'NEW'],
+  DEPLOYED: ['NEW'],
+  FAILED: ['NEW', 'IGNORED'],
+  IGNORED: ['NEW'],
+};
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+const problem = (status: number, code: string, message: string, extra: object = {}) =>
+  json(status, { error: { code, message, request_id: 'test', ...extra } });
+
+const summary = (bug: BugDetail): Bug => {
+  const { occurrences: _o, repair_reports: _r, history: _h, ...rest } = bug;
+  return rest;
+};
+
+export function createFakeServer(init: Partial<Omit<FakeServer, 'fetch' | 'calls'>> = {}): FakeServer {
+  const server: FakeServer = {
+    token: 'secret-token',
+    projects: [],
+    bugs: [],
+    stats: makeStats(),
+    ...init,
+    calls: [],
+    fetch: async (input, requestInit) => {
+      const url = new URL(String(input), 'http://localhost');
+      const method = (requestInit?.method ?? 'GET').toUpperCase();
+      const body = typeof requestInit?.body === 'string' ? JSON.parse(requestInit.body) : {};
+      server.calls.push({ method, path: url.pathname, query: url.searchParams, body });
+      await server.hold?.(url.pathname, url.searchParams);
+      const headers = new Headers(requestInit?.headers);
+      if (headers.get('Authorization') !== `Bearer ${server.token}`) {
+        return problem(401, 'unauthorized', 'Send Authorization: Bearer <LOG_CENTER_API_TOKEN>');
+      }
+      return route(server, method, url, body);
+    },
+  };
+  return server;
+}
+
+function route(server: FakeServer, method: string, url: URL, body: Record<string, unknown>): Response {
+  const path = url.pathname;
+  const q = url.searchParams;
+  if (method === 'GET' && path === '/api/v1/projects') {
+    return json(200, { items: server.projects, total: server.projects.length });
+  }
+  const projectMatch = /^\/api\/v1\/projects\/([^/]+)$/.exec(path);
+  if (projectMatch) {
+    const id = decodeURIComponent(projectMatch[1]!);
+    const index = server.projects.findIndex((p) => p.project_id === id);
+    if (method === 'GET')
+      return index < 0 ? problem(404, 'not_found', 'Project not found') : json(200, server.projects[index]);
+    if (method === 'PUT') {
+      if (typeof body.ingest_key === 'string' && body.ingest_key.length < 8) {
+        return problem(422, 'validation_failed', 'Request failed validation', {
+          details: [{ path: 'ingest_key', message: 'Too small: expected string to have >=8 characters' }],
+        });
+      }
+      const updated = {
+        ...(server.projects[index] ?? makeProject(id)),
+        ...body,
+        name: body.name ?? id,
+      } as Project;
+      if (index < 0) server.projects.push(updated);
+      else server.projects[index] = updated;
+      return json(200, updated);
+    }
+  }
+  if (method === 'GET' && path === '/api/v1/bugs') {
+    const statuses = q.get('status')?.split(',');
+    const text = q.get('q')?.toLowerCase();
+    const matching = server.bugs.filter(
+      (b) =>
+        (!statuses || statuses.includes(b.status)) &&
+        (!q.get('source') || b.source === q.get('source')) &&
+        (!q.get('project_id') || b.project_id === q.get('project_id')) &&
+        (!text || `${b.error.type} ${b.error.message}`.toLowerCase().includes(text)),
+    );
+    const page = Number(q.get('page') ?? 1);
+    const size = Number(q.get('page_size') ?? 50);
+    return json(200, {
+      items: matching.slice((page - 1) * size, page * size).map(summary),
+      total: matching.length,
+      page,
+      page_size: size,
+    });
+  }
+  const bugMatch = /^\/api\/v1\/bugs\/(\d+)(\/status)?$/.exec(path);
+  if (bugMatch) {
+    const bug = server.bugs.find((b) => b.id === Number(bugMatch[1]));
+    if (!bug) return problem(404, 'not_found', 'Bug not found');
+    if (method === 'GET' && !bugMatch[2]) return json(200, bug);
+    if (method === 'PUT' && bugMatch[2]) {
+      const status = String(body.status);
+      if (!TRANSITIONS[bug.status]?.includes(status))
+        return problem(409, 'invalid_transition', `A bug cannot move from ${bug.status} to ${body.status}`);
+      bug.history.push({
+        id: bug.history.length + 1,
+        from_status: bug.status,
+        to_status: status,
+        actor: 'user',
+        note: typeof body.note === 'string' ? body.note : null,
+        at: new Date().toISOString(),
+      });
+      bug.status = status;
+      return json(200, summary(bug));
+    }
+  }
+  if (method === 'GET' && path === '/api/v1/dashboard/stats') {
+    return json(200, { ...server.stats, days: Number(q.get('days') ?? 7) });
+  }
+  return problem(404, 'not_found', `No route for ${method} ${path}`);
+}
