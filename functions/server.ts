@@ -1,20 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { createApp } from './app';
 import { parseConfig } from './lib/config';
+import { openFileWriter } from './lib/db-file';
 import { migrateLibsql, openLibsql } from './lib/db-libsql';
 import type { Deps } from './lib/env';
+import { projectRoot } from './lib/paths';
+import { libsqlRunner } from './lib/sql-batch';
+import { flushAlerts } from './services/alerts';
 import { defaultGroupCommit, type GroupCommitOptions, GroupCommitSink } from './services/group-commit';
 import { ProjectCache } from './services/ingest';
 import { ProjectSettingsCache, RateLimiter } from './services/ingest-gate';
 import { sweep } from './services/lifecycle';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = projectRoot();
 
 export interface ServerOptions {
   host?: string;
@@ -27,6 +30,8 @@ export interface ServerOptions {
   dashboardDir?: string;
   /** How often the sweep runs (the Worker's cron runs it every 5 minutes); 0 disables the timer. */
   sweepIntervalMs?: number;
+  /** How often alerts that waited out a window or a retry delay are sent; 0 disables the timer. */
+  alertFlushIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -65,8 +70,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await migrateLibsql(handle);
 
   const knownProjects = new ProjectCache();
+  const filePath = databaseUrl.startsWith('file:')
+    ? databaseUrl.slice('file:'.length).split('?')[0]
+    : undefined;
+  const writer = filePath
+    ? openFileWriter(filePath)
+    : { run: libsqlRunner(handle.client), close: async () => undefined };
   const sink = new GroupCommitSink(
-    handle.db,
+    writer.run,
     { ...defaultGroupCommit, ...options.groupCommit },
     knownProjects,
   );
@@ -105,7 +116,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const sweeper =
     sweepIntervalMs > 0
       ? setInterval(() => {
-          sweep(handle.db, { retentionDays: config.RETENTION_DAYS }).then(
+          sweep(handle.db, { retentionDays: config.RETENTION_DAYS, alerts: config }).then(
             (result) => console.log(JSON.stringify({ level: 'info', msg: 'sweep', ...result })),
             (error) =>
               console.error(JSON.stringify({ level: 'error', msg: 'sweep failed', error: String(error) })),
@@ -113,6 +124,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         }, sweepIntervalMs)
       : null;
   sweeper?.unref();
+  // Requests flush the alerts they cause; this picks up the ones that waited (throttle,
+  // digest, retry backoff) without waiting for the next sweep.
+  const alertFlushIntervalMs = options.alertFlushIntervalMs ?? 15_000;
+  const alertFlusher =
+    alertFlushIntervalMs > 0
+      ? setInterval(() => deps.defer(flushAlerts(handle.db, config)), alertFlushIntervalMs)
+      : null;
+  alertFlusher?.unref();
 
   const server = serve({
     fetch: app.fetch,
@@ -133,6 +152,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       // Stop accepting connections, let queued reports commit and their requests get
       // answered, then let deferred work (alerts) finish before the database closes.
       if (sweeper) clearInterval(sweeper);
+      if (alertFlusher) clearInterval(alertFlusher);
       const stopped = new Promise<void>((done) => server.close(() => done()));
       // Keep-alive sockets become idle as their last answers go out; close them as they do.
       const reaper = setInterval(() => 'closeIdleConnections' in server && server.closeIdleConnections(), 20);
@@ -141,6 +161,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       clearInterval(reaper);
       if ('closeAllConnections' in server) server.closeAllConnections();
       await Promise.allSettled([...deferred]);
+      await writer.close();
       handle.close();
     })();
     return closing;

@@ -7,6 +7,7 @@ import { createApp } from './app';
 import { type Config, parseConfig } from './lib/config';
 import type { Db } from './lib/db';
 import type { Bindings, Deps } from './lib/env';
+import { type BatchRunner, d1Runner, libsqlRunner } from './lib/sql-batch';
 import { DirectSink, ProjectCache } from './services/ingest';
 import { ProjectSettingsCache, RateLimiter } from './services/ingest-gate';
 import { sweep } from './services/lifecycle';
@@ -17,11 +18,11 @@ const projectSettings = new ProjectSettingsCache();
 const rateLimiter = new RateLimiter();
 const configs = new WeakMap<object, Config>();
 
-function databaseFor(env: Bindings): Db {
-  if (env.DB) return drizzleD1(env.DB, { schema }) as unknown as Db;
+function databaseFor(env: Bindings): { db: Db; run: BatchRunner } {
+  if (env.DB) return { db: drizzleD1(env.DB, { schema }) as unknown as Db, run: d1Runner(env.DB) };
   if (env.LIBSQL_URL) {
     const client = createClient({ url: env.LIBSQL_URL, authToken: env.LIBSQL_AUTH_TOKEN });
-    return drizzleLibsql(client, { schema }) as unknown as Db;
+    return { db: drizzleLibsql(client, { schema }) as unknown as Db, run: libsqlRunner(client) };
   }
   throw new Error('Bind a D1 database as DB or set LIBSQL_URL');
 }
@@ -32,12 +33,12 @@ export function depsFor(env: Bindings, waitUntil: (task: Promise<unknown>) => vo
     config = parseConfig(env as Record<string, unknown>);
     configs.set(env, config);
   }
-  const db = databaseFor(env);
+  const { db, run } = databaseFor(env);
   return {
     db,
     config,
     // Per-request writes: each request is its own isolate turn, so there is nothing to group.
-    sink: new DirectSink(db, knownProjects),
+    sink: new DirectSink(run, knownProjects),
     knownProjects,
     projectSettings,
     rateLimiter,
@@ -51,7 +52,7 @@ export default {
   fetch: (request: Request, env: Bindings, ctx: ExecutionContext) => app.fetch(request, env, ctx),
   async scheduled(_controller: ScheduledController, env: Bindings, ctx: ExecutionContext) {
     const deps = depsFor(env, (task) => ctx.waitUntil(task));
-    const result = await sweep(deps.db, { retentionDays: deps.config.RETENTION_DAYS });
+    const result = await sweep(deps.db, { retentionDays: deps.config.RETENTION_DAYS, alerts: deps.config });
     console.log(JSON.stringify({ level: 'info', msg: 'sweep', ...result }));
   },
 };

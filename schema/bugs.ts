@@ -38,15 +38,18 @@ export const bugs = sqliteTable(
     leaseExpiryCount: integer('lease_expiry_count').notNull().default(0),
     statusChangedAt: text('status_changed_at').notNull(),
   },
+  // Every report moves last_seen and occurrence_count, so each index holding them costs a
+  // B-tree update per report: only the project list and the global sorts get one. Status
+  // filters use bugs_lease (status first); source and level/environment filters are
+  // low-cardinality lookups that do not change on ingest.
   (t) => [
     index('bugs_project_last_seen').on(t.projectId, t.lastSeen),
-    index('bugs_status_last_seen').on(t.status, t.lastSeen),
-    index('bugs_source_last_seen').on(t.source, t.lastSeen),
     index('bugs_last_seen').on(t.lastSeen),
     index('bugs_first_seen').on(t.firstSeen),
-    index('bugs_level').on(t.level),
-    index('bugs_environment').on(t.environment),
     index('bugs_occurrence_count').on(t.occurrenceCount),
+    index('bugs_source').on(t.source),
+    index('bugs_level_environment').on(t.level, t.environment),
+    index('bugs_environment').on(t.environment),
     index('bugs_pr_number').on(t.prNumber),
     index('bugs_lease').on(t.status, t.leaseExpiresAt),
   ],

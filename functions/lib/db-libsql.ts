@@ -1,13 +1,13 @@
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
 import { type Client, createClient } from '@libsql/client';
 import { drizzle } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 import * as schema from '../../schema';
 import type { Db } from './db';
+import { projectRoot } from './paths';
 
-export const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../schema/migrations');
+export const migrationsFolder = join(projectRoot(), 'schema', 'migrations');
 
 export interface LibsqlHandle {
   client: Client;

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../lib/env';
 import { ApiError, validationFailed } from '../lib/errors';
+import { flushAlerts } from '../services/alerts';
 import { listBugs, toApiBug, toApiRepairReport } from '../services/bugs';
 import {
   addRepairReport,
@@ -133,6 +134,14 @@ const adminSweep = createRoute({
         reopened: z.number().int(),
         failed: z.number().int(),
         occurrences_purged: z.number().int(),
+        reminders_queued: z.number().int(),
+        recurring_queued: z.number().int(),
+        alerts_sent: z.number().int(),
+        alerts_held: z.number().int(),
+        alerts_retrying: z.number().int(),
+        alerts_dead: z.number().int(),
+        alerts_suppressed: z.number().int(),
+        alerts_purged: z.number().int(),
       }),
       'What the sweep changed',
     ),
@@ -149,10 +158,10 @@ export const lifecycleRoutes = new OpenAPIHono<AppEnv>()
         details: [{ path: 'status', message: `unknown status ${body.status}` }],
       });
     }
-    const row = await changeStatus(c.var.deps.db, id, status, {
-      actor: body.actor ?? 'user',
-      note: body.note,
-    });
+    const { deps } = c.var;
+    const row = await changeStatus(deps.db, id, status, { actor: body.actor ?? 'user', note: body.note });
+    // FAILED and PENDING_REVIEW queue an alert in the same batch; send it after the answer.
+    if (status === 'FAILED' || status === 'PENDING_REVIEW') deps.defer(flushAlerts(deps.db, deps.config));
     return c.json(toApiBug(row), 200);
   })
   .openapi(putPrInfo, async (c) => {
@@ -200,5 +209,8 @@ export const lifecycleRoutes = new OpenAPIHono<AppEnv>()
   })
   .openapi(adminSweep, async (c) => {
     const { deps } = c.var;
-    return c.json(await sweep(deps.db, { retentionDays: deps.config.RETENTION_DAYS }), 200);
+    return c.json(
+      await sweep(deps.db, { retentionDays: deps.config.RETENTION_DAYS, alerts: deps.config }),
+      200,
+    );
   });

@@ -1,7 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../lib/env';
 import { notFound } from '../lib/errors';
-import { getProject, listProjects, upsertProject } from '../services/projects';
+import { sendTestAlert } from '../services/alerts';
+import { getProject, getProjectRow, listProjects, upsertProject } from '../services/projects';
 import { AlertSettingsSchema, errorResponse, json, ProjectIdParam, ProjectSchema } from './schemas';
 
 const list = createRoute({
@@ -58,6 +59,25 @@ const put = createRoute({
   },
 });
 
+const testAlert = createRoute({
+  method: 'post',
+  path: '/api/v1/projects/{id}/alerts/test',
+  tags: ['Projects'],
+  summary: "Send a test message to the project's Slack and webhook targets now",
+  request: { params: ProjectIdParam },
+  responses: {
+    200: json(
+      z.object({
+        results: z.array(
+          z.object({ target: z.enum(['slack', 'webhook']), ok: z.boolean(), error: z.string().optional() }),
+        ),
+      }),
+      'One result per configured target; empty when the project has none',
+    ),
+    404: errorResponse('Unknown project'),
+  },
+});
+
 export const projectRoutes = new OpenAPIHono<AppEnv>()
   .openapi(list, async (c) => {
     const items = await listProjects(c.var.deps.db);
@@ -75,4 +95,10 @@ export const projectRoutes = new OpenAPIHono<AppEnv>()
     deps.projectSettings.invalidate(id);
     deps.knownProjects.forget(id);
     return c.json(project!, 200);
+  })
+  .openapi(testAlert, async (c) => {
+    const { deps } = c.var;
+    const project = await getProjectRow(deps.db, c.req.valid('param').id);
+    if (!project) throw notFound('Project');
+    return c.json({ results: await sendTestAlert(deps.config, project) }, 200);
   });

@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../lib/env';
 import { ApiError, validationFailed } from '../lib/errors';
 import { safeEqual } from '../lib/secrets';
+import { flushAlerts } from '../services/alerts';
 import { issuesToFieldErrors } from '../services/report';
 import {
   deploymentSchema,
@@ -66,7 +67,11 @@ for (const path of ['/api/webhooks/gitea', '/api/v1/webhooks/gitea']) {
       return c.json({ message: `Event ${event} ignored`, updated: [], skipped: [] }, 200);
     const parsed = giteaPullRequestSchema.safeParse(parseJson(raw));
     if (!parsed.success) throw validationFailed(issuesToFieldErrors(parsed.error.issues));
-    return c.json(await handleGiteaPullRequest(c.var.deps.db, parsed.data), 200);
+    const { deps } = c.var;
+    const outcome = await handleGiteaPullRequest(deps.db, parsed.data);
+    // A PR closed without merging fails its bugs, which queued alerts; send them after the answer.
+    if (outcome.updated.some((bug) => bug.status === 'FAILED')) deps.defer(flushAlerts(deps.db, deps.config));
+    return c.json(outcome, 200);
   });
 
   webhookRoutes.openAPIRegistry.registerPath({

@@ -1,5 +1,5 @@
-import type { Db } from '../lib/db';
 import { ApiError } from '../lib/errors';
+import type { BatchRunner } from '../lib/sql-batch';
 import { type IngestResult, type ProjectCache, type ReportSink, writeReports } from './ingest';
 import type { NormalisedReport } from './report';
 
@@ -32,7 +32,7 @@ export class GroupCommitSink implements ReportSink {
   private closed = false;
 
   constructor(
-    private readonly db: Db,
+    private readonly run: BatchRunner,
     private readonly options: GroupCommitOptions = defaultGroupCommit,
     private readonly knownProjects?: ProjectCache,
     private readonly write: typeof writeReports = writeReports,
@@ -80,7 +80,7 @@ export class GroupCommitSink implements ReportSink {
   private async writeBatch(items: Pending[]): Promise<void> {
     try {
       const results = await this.write(
-        this.db,
+        this.run,
         items.map((item) => item.report),
         this.knownProjects,
       );
@@ -94,7 +94,7 @@ export class GroupCommitSink implements ReportSink {
       // costs only its own report.
       for (const item of items) {
         try {
-          const [result] = await this.write(this.db, [item.report], this.knownProjects);
+          const [result] = await this.write(this.run, [item.report], this.knownProjects);
           item.resolve(result!);
         } catch (error) {
           item.reject(error);

@@ -1,7 +1,4 @@
-import { and, eq, isNull, lt, sql } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
-import { alertOutbox, bugs, occurrences, projects, statusHistory } from '../../schema';
-import { batch, type Db } from '../lib/db';
+import type { BatchRunner, Statement } from '../lib/sql-batch';
 import type { NormalisedReport } from './report';
 
 export const OCCURRENCES_KEPT = 100;
@@ -37,229 +34,229 @@ interface Group {
   indexes: number[];
 }
 
-/** Reports that share a fingerprint and commit go through one upsert with a count of k. */
-function groupReports(reports: NormalisedReport[]): Group[] {
-  const groups = new Map<string, Group>();
+/**
+ * Splits reports into rounds in which every fingerprint appears in one group only (the
+ * batch-level statements below rely on it); a second report of a fingerprint with a
+ * different commit goes to the next round, because the commit decides a MERGED reopen.
+ */
+function planRounds(reports: NormalisedReport[]): Group[][] {
+  const rounds: Map<string, Group>[] = [];
   reports.forEach((report, index) => {
-    const key = `${report.fingerprint}\u0000${report.commitHash ?? ''}`;
-    const group = groups.get(key) ?? { reports: [], indexes: [] };
+    let round = rounds.find((r) => {
+      const group = r.get(report.fingerprint);
+      return !group || group.reports[0]!.commitHash === report.commitHash;
+    });
+    if (!round) {
+      round = new Map();
+      rounds.push(round);
+    }
+    const group = round.get(report.fingerprint) ?? { reports: [], indexes: [] };
     group.reports.push(report);
     group.indexes.push(index);
-    groups.set(key, group);
+    round.set(report.fingerprint, group);
   });
-  return [...groups.values()];
+  return rounds.map((round) => [...round.values()]);
 }
 
 // A DEPLOYED bug that recurs is reopened; a MERGED one only when the report runs the merge
 // commit itself (the fix is live there and did not work). Short hashes match by prefix.
-const reopenCondition = sql`(${bugs.status} = 'DEPLOYED' OR (${bugs.status} = 'MERGED' AND ${bugs.mergeCommitSha} IS NOT NULL AND length(excluded.commit_hash) >= 7 AND substr(${bugs.mergeCommitSha}, 1, length(excluded.commit_hash)) = excluded.commit_hash))`;
+const REOPEN = `(status = 'DEPLOYED' OR (status = 'MERGED' AND length(excluded.commit_hash) >= 7
+  AND substr(merge_commit_sha, 1, length(excluded.commit_hash)) = excluded.commit_hash))`;
 
-function projectUpsert(db: Db, report: NormalisedReport) {
-  const insert = db.insert(projects).values({
-    id: report.projectId,
-    repoUrl: report.repoUrl,
-    createdAt: report.receivedAt,
-    updatedAt: report.receivedAt,
-  });
-  if (!report.repoUrl) return insert.onConflictDoNothing();
-  return insert.onConflictDoUpdate({
-    target: projects.id,
-    set: { repoUrl: sql`excluded.repo_url`, updatedAt: sql`excluded.updated_at` },
-    setWhere: isNull(projects.repoUrl),
-  });
-}
+/**
+ * Dedup happens inside this one statement, never read-then-write. Unqualified columns in
+ * DO UPDATE are the stored row, and every SET expression sees it as it was before the
+ * update, so `status` is assigned last only for readability.
+ */
+const UPSERT_BUG = `INSERT INTO bugs (project_id, fingerprint, source, level, environment, status, error_type,
+  error_message, file_path, line_number, stack_trace, context, version, commit_hash, occurrence_count,
+  regression_count, first_seen, last_seen, lease_expiry_count, status_changed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 0, ?)
+ON CONFLICT (fingerprint) DO UPDATE SET
+  occurrence_count = occurrence_count + excluded.occurrence_count,
+  last_seen = max(last_seen, excluded.last_seen),
+  version = coalesce(excluded.version, version),
+  commit_hash = coalesce(excluded.commit_hash, commit_hash),
+  reopened_from = CASE WHEN ${REOPEN} THEN status END,
+  regression_count = regression_count + CASE WHEN ${REOPEN} THEN 1 ELSE 0 END,
+  status_changed_at = CASE WHEN ${REOPEN} THEN excluded.last_seen ELSE status_changed_at END,
+  lease_expiry_count = CASE WHEN ${REOPEN} THEN 0 ELSE lease_expiry_count END,
+  status = CASE WHEN ${REOPEN} THEN 'NEW' ELSE status END
+RETURNING id, status, occurrence_count, reopened_from`;
 
-function bugUpsert(db: Db, group: Group) {
+function upsertBug(group: Group): Statement {
   const first = group.reports[0]!;
   const last = group.reports[group.reports.length - 1]!;
-  const count = group.reports.length;
-  return db
-    .insert(bugs)
-    .values({
-      projectId: first.projectId,
-      fingerprint: first.fingerprint,
-      source: first.source,
-      level: last.level,
-      environment: last.environment,
-      status: first.initialStatus,
-      errorType: first.errorType,
-      errorMessage: first.message,
-      filePath: first.filePath,
-      lineNumber: first.lineNumber,
-      stackTrace: first.stackTrace,
-      context: first.context,
-      version: last.version,
-      commitHash: last.commitHash,
-      occurrenceCount: count,
-      firstSeen: first.receivedAt,
-      lastSeen: last.receivedAt,
-      statusChangedAt: first.receivedAt,
-    })
-    .onConflictDoUpdate({
-      target: bugs.fingerprint,
-      set: {
-        occurrenceCount: sql`${bugs.occurrenceCount} + ${count}`,
-        lastSeen: sql`max(${bugs.lastSeen}, excluded.last_seen)`,
-        level: sql`excluded.level`,
-        environment: sql`excluded.environment`,
-        version: sql`coalesce(excluded.version, ${bugs.version})`,
-        commitHash: sql`coalesce(excluded.commit_hash, ${bugs.commitHash})`,
-        reopenedFrom: sql`CASE WHEN ${reopenCondition} THEN ${bugs.status} ELSE NULL END`,
-        regressionCount: sql`${bugs.regressionCount} + CASE WHEN ${reopenCondition} THEN 1 ELSE 0 END`,
-        statusChangedAt: sql`CASE WHEN ${reopenCondition} THEN excluded.last_seen ELSE ${bugs.statusChangedAt} END`,
-        claimedBy: sql`CASE WHEN ${reopenCondition} THEN NULL ELSE ${bugs.claimedBy} END`,
-        leaseExpiresAt: sql`CASE WHEN ${reopenCondition} THEN NULL ELSE ${bugs.leaseExpiresAt} END`,
-        leaseExpiryCount: sql`CASE WHEN ${reopenCondition} THEN 0 ELSE ${bugs.leaseExpiryCount} END`,
-        // Must come last: SQLite evaluates every SET expression against the old row, so the
-        // conditions above still see the status before the reopen.
-        status: sql`CASE WHEN ${reopenCondition} THEN 'NEW' ELSE ${bugs.status} END`,
-      },
-    })
-    .returning({
-      id: bugs.id,
-      status: bugs.status,
-      occurrenceCount: bugs.occurrenceCount,
-      reopenedFrom: bugs.reopenedFrom,
-    });
+  return {
+    sql: UPSERT_BUG,
+    args: [
+      first.projectId,
+      first.fingerprint,
+      first.source,
+      first.level,
+      first.environment,
+      first.initialStatus,
+      first.errorType,
+      first.message,
+      first.filePath,
+      first.lineNumber,
+      JSON.stringify(first.stackTrace),
+      JSON.stringify(first.context),
+      last.version,
+      last.commitHash,
+      group.reports.length,
+      first.receivedAt,
+      last.receivedAt,
+      first.receivedAt,
+    ],
+  };
 }
 
-const bugIdOf = (fingerprint: string) =>
-  sql`(SELECT ${bugs.id} FROM ${bugs} WHERE ${bugs.fingerprint} = ${fingerprint})`;
+const UPSERT_PROJECT = `INSERT INTO projects (id, repo_url, created_at, updated_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET repo_url = excluded.repo_url, updated_at = excluded.updated_at
+WHERE projects.repo_url IS NULL AND excluded.repo_url IS NOT NULL`;
 
-/** Records the bug's first status, or the reopen, in the same batch as the upsert that caused it. */
-function historyInsert(db: Db, group: Group) {
-  const first = group.reports[0]!;
-  return db.insert(statusHistory).select(
-    db
-      .select({
-        id: sql<number>`NULL`.as('id'),
-        bugId: bugs.id,
-        fromStatus: bugs.reopenedFrom,
-        toStatus: bugs.status,
-        actor: sql<string>`'ingest'`.as('actor'),
-        note: sql<string>`CASE WHEN ${bugs.reopenedFrom} IS NOT NULL THEN 'Regression detected, reopened'
-           WHEN ${bugs.status} = 'IGNORED' THEN 'Project registration report'
-           ELSE 'First seen' END`.as('note'),
-        at: sql<string>`${first.receivedAt}`.as('at'),
-      })
-      .from(bugs)
-      .where(
-        and(
-          eq(bugs.fingerprint, first.fingerprint),
-          sql`(${bugs.reopenedFrom} IS NOT NULL OR ${bugs.occurrenceCount} = ${group.reports.length})`,
-        ),
-      ),
-  );
+const placeholders = (rows: number, columns: number) =>
+  Array.from({ length: rows }, () => `(${Array.from({ length: columns }, () => '?').join(', ')})`).join(', ');
+
+/** `g(fp, k, at)`: each group's fingerprint, report count and time, for the statements below. */
+function groupValues(groups: Group[]) {
+  return {
+    cte: `WITH g(fp, k, at) AS (VALUES ${placeholders(groups.length, 3)})`,
+    args: groups.flatMap((g) => [g.reports[0]!.fingerprint, g.reports.length, g.reports[0]!.receivedAt]),
+  };
+}
+
+// A group created the bug when its count equals the group size; reopened_from is set only
+// by the upsert that reopened it. Both statements run after all upserts of the batch.
+const JUST_CREATED_OR_REOPENED = 'b.reopened_from IS NOT NULL OR b.occurrence_count = g.k';
+
+function historyInsert(groups: Group[]): Statement {
+  const { cte, args } = groupValues(groups);
+  return {
+    sql: `${cte} INSERT INTO status_history (bug_id, from_status, to_status, actor, note, at)
+      SELECT b.id, b.reopened_from, b.status, 'ingest',
+        CASE WHEN b.reopened_from IS NOT NULL THEN 'Regression detected, reopened'
+             WHEN b.status = 'IGNORED' THEN 'Project registration report' ELSE 'First seen' END, g.at
+      FROM g JOIN bugs b ON b.fingerprint = g.fp WHERE ${JUST_CREATED_OR_REOPENED}`,
+    args,
+  };
 }
 
 /** A new bug or a regression queues an alert in the same batch (IGNORED bugs never alert). */
-function alertInsert(db: Db, group: Group) {
-  const first = group.reports[0]!;
-  return db.insert(alertOutbox).select(
-    db
-      .select({
-        id: sql<number>`NULL`.as('id'),
-        bugId: bugs.id,
-        projectId: bugs.projectId,
-        kind: sql<
-          'new_bug' | 'regression'
-        >`CASE WHEN ${bugs.reopenedFrom} IS NOT NULL THEN 'regression' ELSE 'new_bug' END`.as('kind'),
-        state: sql<string>`'pending'`.as('state'),
-        attempts: sql<number>`0`.as('attempts'),
-        nextAttemptAt: sql<string>`${first.receivedAt}`.as('next_attempt_at'),
-        lastError: sql<string | null>`NULL`.as('last_error'),
-        createdAt: sql<string>`${first.receivedAt}`.as('created_at'),
-        sentAt: sql<string | null>`NULL`.as('sent_at'),
-      })
-      .from(bugs)
-      .where(
-        and(
-          eq(bugs.fingerprint, first.fingerprint),
-          sql`${bugs.status} <> 'IGNORED'`,
-          sql`(${bugs.reopenedFrom} IS NOT NULL OR ${bugs.occurrenceCount} = ${group.reports.length})`,
-        ),
-      ),
-  );
+function alertInsert(groups: Group[]): Statement {
+  const { cte, args } = groupValues(groups);
+  return {
+    sql: `${cte} INSERT INTO alert_outbox (bug_id, project_id, kind, state, attempts, next_attempt_at, created_at)
+      SELECT b.id, b.project_id, CASE WHEN b.reopened_from IS NOT NULL THEN 'regression' ELSE 'new_bug' END,
+        'pending', 0, g.at, g.at
+      FROM g JOIN bugs b ON b.fingerprint = g.fp
+      WHERE b.status <> 'IGNORED' AND (${JUST_CREATED_OR_REOPENED})`,
+    args,
+  };
 }
 
-function occurrenceInsert(db: Db, group: Group) {
-  const bugId = bugIdOf(group.reports[0]!.fingerprint);
-  return db.insert(occurrences).values(
-    group.reports.map((report) => ({
-      bugId: sql`${bugId}` as unknown as number,
-      receivedAt: report.receivedAt,
-      occurredAt: report.occurredAt,
-      environment: report.environment,
-      level: report.level,
-      version: report.version,
-      commitHash: report.commitHash,
-      message: report.message,
-      stackTrace: report.stackTrace,
-      context: report.context,
-    })),
-  );
-}
+const OCCURRENCE_COLUMNS = 11;
 
-function occurrenceTrim(db: Db, fingerprint: string) {
-  const bugId = bugIdOf(fingerprint);
-  const cutoff = sql`(SELECT ${occurrences.id} FROM ${occurrences} WHERE ${occurrences.bugId} = ${bugId} ORDER BY ${occurrences.id} DESC LIMIT 1 OFFSET ${OCCURRENCES_KEPT - 1})`;
-  return db.delete(occurrences).where(and(eq(occurrences.bugId, bugId), lt(occurrences.id, cutoff)));
+function occurrencesInsert(reports: NormalisedReport[]): Statement {
+  return {
+    sql: `WITH r(n, fp, received_at, occurred_at, environment, level, version, commit_hash, message, stack_trace, context)
+      AS (VALUES ${placeholders(reports.length, OCCURRENCE_COLUMNS)})
+      INSERT INTO occurrences (bug_id, received_at, occurred_at, environment, level, version, commit_hash, message,
+        stack_trace, context)
+      SELECT b.id, r.received_at, r.occurred_at, r.environment, r.level, r.version, r.commit_hash, r.message,
+        r.stack_trace, r.context
+      FROM r JOIN bugs b ON b.fingerprint = r.fp ORDER BY r.n`,
+    args: reports.flatMap((r, n) => [
+      n,
+      r.fingerprint,
+      r.receivedAt,
+      r.occurredAt,
+      r.environment,
+      r.level,
+      r.version,
+      r.commitHash,
+      r.message,
+      JSON.stringify(r.stackTrace),
+      JSON.stringify(r.context),
+    ]),
+  };
 }
 
 /**
- * Stores reports in one atomic batch: project rows, bug upserts (dedup happens inside the
- * upsert, never read-then-write), history, occurrences and the history cap. Returns one
- * result per report, in order.
+ * Keeps the newest OCCURRENCES_KEPT occurrences per bug. Trimming runs when a bug's count
+ * crosses a multiple of TRIM_STEP, so a bug holds at most OCCURRENCES_KEPT + TRIM_STEP rows
+ * and the delete is paid once per TRIM_STEP reports, not on each.
+ */
+export const TRIM_STEP = 10;
+
+function occurrencesTrim(groups: Group[]): Statement {
+  const { cte, args } = groupValues(groups);
+  return {
+    sql: `${cte} DELETE FROM occurrences
+      WHERE bug_id IN (SELECT b.id FROM g JOIN bugs b ON b.fingerprint = g.fp
+        WHERE b.occurrence_count > ${OCCURRENCES_KEPT}
+          AND b.occurrence_count / ${TRIM_STEP} <> (b.occurrence_count - g.k) / ${TRIM_STEP})
+        AND id < (SELECT i.id FROM occurrences i WHERE i.bug_id = occurrences.bug_id
+          ORDER BY i.id DESC LIMIT 1 OFFSET ${OCCURRENCES_KEPT - 1})`,
+    args,
+  };
+}
+
+interface UpsertRow {
+  id: number;
+  status: string;
+  occurrence_count: number;
+  reopened_from: string | null;
+}
+
+/**
+ * Stores reports atomically: project rows, one bug upsert per fingerprint, then history,
+ * alerts, occurrences and the history cap as batch-wide statements. Returns one result
+ * per report, in order.
  */
 export async function writeReports(
-  db: Db,
+  run: BatchRunner,
   reports: NormalisedReport[],
   knownProjects?: ProjectCache,
 ): Promise<IngestResult[]> {
-  const groups = groupReports(reports);
-  const items: BatchItem<'sqlite'>[] = [];
-  const seenProjects = new Set<string>();
-  for (const report of reports) {
-    if (seenProjects.has(report.projectId)) continue;
-    seenProjects.add(report.projectId);
-    if (knownProjects?.isSettled(report.projectId, report.repoUrl)) continue;
-    items.push(projectUpsert(db, report));
-  }
-  const upsertAt: number[] = [];
-  const trimmed = new Set<string>();
-  for (const group of groups) {
-    upsertAt.push(items.length);
-    items.push(
-      bugUpsert(db, group),
-      historyInsert(db, group),
-      alertInsert(db, group),
-      occurrenceInsert(db, group),
-    );
-    const { fingerprint } = group.reports[0]!;
-    if (!trimmed.has(fingerprint)) {
-      trimmed.add(fingerprint);
-      items.push(occurrenceTrim(db, fingerprint));
-    }
-  }
-  const outputs = await batch(db, items);
-  for (const report of reports) knownProjects?.remember(report.projectId, report.repoUrl);
-
   const results: IngestResult[] = new Array(reports.length);
-  groups.forEach((group, g) => {
-    const rows = outputs[upsertAt[g]!] as {
-      id: number;
-      status: string;
-      occurrenceCount: number;
-      reopenedFrom: string | null;
-    }[];
-    const row = rows[0]!;
-    group.indexes.forEach((reportIndex, k) => {
-      let outcome: IngestOutcome = 'dedup';
-      if (k === 0 && row.occurrenceCount === group.reports.length) outcome = 'new';
-      else if (k === 0 && row.reopenedFrom) outcome = 'regression';
-      results[reportIndex] = { id: row.id, outcome, status: row.status };
+  for (const groups of planRounds(reports)) {
+    const statements: Statement[] = [];
+    const seenProjects = new Set<string>();
+    for (const group of groups) {
+      const report = group.reports[0]!;
+      if (seenProjects.has(report.projectId) || knownProjects?.isSettled(report.projectId, report.repoUrl))
+        continue;
+      seenProjects.add(report.projectId);
+      const repoUrl = group.reports.find((r) => r.repoUrl)?.repoUrl ?? null;
+      statements.push({
+        sql: UPSERT_PROJECT,
+        args: [report.projectId, repoUrl, report.receivedAt, report.receivedAt],
+      });
+    }
+    const firstUpsert = statements.length;
+    for (const group of groups) statements.push(upsertBug(group));
+    const roundReports = groups.flatMap((g) => g.reports);
+    statements.push(
+      historyInsert(groups),
+      alertInsert(groups),
+      occurrencesInsert(roundReports),
+      occurrencesTrim(groups),
+    );
+
+    const outputs = await run(statements);
+    for (const report of roundReports) knownProjects?.remember(report.projectId, report.repoUrl);
+    groups.forEach((group, g) => {
+      const row = outputs[firstUpsert + g]![0] as unknown as UpsertRow;
+      group.indexes.forEach((reportIndex, k) => {
+        let outcome: IngestOutcome = 'dedup';
+        if (k === 0 && Number(row.occurrence_count) === group.reports.length) outcome = 'new';
+        else if (k === 0 && row.reopened_from) outcome = 'regression';
+        results[reportIndex] = { id: Number(row.id), outcome, status: row.status };
+      });
     });
-  });
+  }
   return results;
 }
 
@@ -287,12 +284,12 @@ export class ProjectCache {
 
 export class DirectSink implements ReportSink {
   constructor(
-    private readonly db: Db,
+    private readonly run: BatchRunner,
     private readonly knownProjects?: ProjectCache,
   ) {}
 
   async submit(report: NormalisedReport): Promise<IngestResult> {
-    const [result] = await writeReports(this.db, [report], this.knownProjects);
+    const [result] = await writeReports(this.run, [report], this.knownProjects);
     return result!;
   }
 }

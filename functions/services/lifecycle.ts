@@ -8,8 +8,18 @@ import {
   repairReports,
   statusHistory,
 } from '../../schema';
+import type { Config } from '../lib/config';
 import { batch, type Db } from '../lib/db';
 import { ApiError, notFound } from '../lib/errors';
+import {
+  type AlertConfig,
+  type FlushOptions,
+  flushAlerts,
+  outboxRowOf,
+  purgeSettledAlerts,
+  queueRecurring,
+  queueReviewReminders,
+} from './alerts';
 import { getBugRow } from './bugs';
 
 export const STATUSES = [
@@ -124,18 +134,7 @@ const ALERTING_STATUSES: Partial<Record<Status, 'failed' | 'pr_opened'>> = {
 function alertIfChanged(db: Db, bugId: number, kind: 'failed' | 'pr_opened', at: string) {
   return db.insert(alertOutbox).select(
     db
-      .select({
-        id: sql<number>`NULL`.as('id'),
-        bugId: bugs.id,
-        projectId: bugs.projectId,
-        kind: sql<'failed' | 'pr_opened'>`${kind}`.as('kind'),
-        state: sql<string>`'pending'`.as('state'),
-        attempts: sql<number>`0`.as('attempts'),
-        nextAttemptAt: sql<string>`${at}`.as('next_attempt_at'),
-        lastError: sql<string | null>`NULL`.as('last_error'),
-        createdAt: sql<string>`${at}`.as('created_at'),
-        sentAt: sql<string | null>`NULL`.as('sent_at'),
-      })
+      .select(outboxRowOf(kind, at))
       .from(bugs)
       .where(and(eq(bugs.id, bugId), sql`changes() > 0`)),
   );
@@ -287,16 +286,34 @@ export interface SweepResult {
   reopened: number;
   failed: number;
   occurrences_purged: number;
+  reminders_queued: number;
+  recurring_queued: number;
+  alerts_sent: number;
+  alerts_held: number;
+  alerts_retrying: number;
+  alerts_dead: number;
+  alerts_suppressed: number;
+  alerts_purged: number;
+}
+
+export interface SweepOptions {
+  retentionDays: number;
+  now?: Date;
+  /** Targets and windows for the alerts the sweep queues and flushes. */
+  alerts: AlertConfig & Pick<Config, 'REVIEW_REMINDER_HOURS'>;
+  flush?: Omit<FlushOptions, 'now'>;
 }
 
 /** The cron sweep: Worker `scheduled`, the Node timer and POST /api/v1/admin/sweep. */
-export async function sweep(db: Db, options: { retentionDays: number; now?: Date }): Promise<SweepResult> {
+export async function sweep(db: Db, options: SweepOptions): Promise<SweepResult> {
   const now = options.now ?? new Date();
   const at = now.toISOString();
   const cutoff = new Date(now.getTime() - options.retentionDays * 86_400_000).toISOString();
   const expired = and(eq(bugs.status, 'FIXING'), lt(bugs.leaseExpiresAt, at));
-  const nextStatus = sql<string>`CASE WHEN ${bugs.leaseExpiryCount} + 1 >= ${LEASE_EXPIRIES_BEFORE_FAILED} THEN 'FAILED' ELSE 'NEW' END`;
-  const [, moved, purged] = (await batch(db, [
+  const lastExpiry = sql`${bugs.leaseExpiryCount} + 1 >= ${LEASE_EXPIRIES_BEFORE_FAILED}`;
+  const nextStatus = sql<string>`CASE WHEN ${lastExpiry} THEN 'FAILED' ELSE 'NEW' END`;
+  const { alerts } = options;
+  const [, , moved, purged] = (await batch(db, [
     // History first, while the rows still show who held the lease.
     db.insert(statusHistory).select(
       db
@@ -314,6 +331,10 @@ export async function sweep(db: Db, options: { retentionDays: number; now?: Date
         .from(bugs)
         .where(expired),
     ),
+    // The last expiry makes the bug FAILED, which people hear about like any other failure.
+    db
+      .insert(alertOutbox)
+      .select(db.select(outboxRowOf('failed', at)).from(bugs).where(and(expired, lastExpiry))),
     db
       .update(bugs)
       .set({
@@ -326,12 +347,27 @@ export async function sweep(db: Db, options: { retentionDays: number; now?: Date
       .where(expired)
       .returning({ id: bugs.id, status: bugs.status }),
     db.delete(occurrences).where(lt(occurrences.receivedAt, cutoff)).returning({ id: occurrences.id }),
-  ])) as [unknown, { id: number; status: string }[], { id: number }[]];
+  ])) as [unknown, unknown, { id: number; status: string }[], { id: number }[]];
+  // 0 hours turns reminders off; a window of 0 turns the throttle, and so "still occurring", off.
+  const reminders =
+    alerts.REVIEW_REMINDER_HOURS > 0 ? await queueReviewReminders(db, now, alerts.REVIEW_REMINDER_HOURS) : [];
+  const recurring =
+    alerts.ALERT_THROTTLE_MINUTES > 0 ? await queueRecurring(db, now, alerts.ALERT_THROTTLE_MINUTES) : [];
+  const alertsPurged = await purgeSettledAlerts(db, cutoff);
+  const flushed = await flushAlerts(db, alerts, { ...options.flush, now });
   return {
     leases_expired: moved.length,
     reopened: moved.filter((m) => m.status === 'NEW').length,
     failed: moved.filter((m) => m.status === 'FAILED').length,
     occurrences_purged: purged.length,
+    reminders_queued: reminders.length,
+    recurring_queued: recurring.length,
+    alerts_sent: flushed.sent,
+    alerts_held: flushed.held,
+    alerts_retrying: flushed.retrying,
+    alerts_dead: flushed.dead,
+    alerts_suppressed: flushed.suppressed,
+    alerts_purged: alertsPurged.length,
   };
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LibsqlHandle, migrateLibsql, openLibsql } from '../../functions/lib/db-libsql';
+import { libsqlRunner } from '../../functions/lib/sql-batch';
 import { GroupCommitSink } from '../../functions/services/group-commit';
 import { type NormalisedReport, normaliseReport } from '../../functions/services/report';
 import { runtimeReport } from '../helpers/payloads';
@@ -42,13 +43,13 @@ describe('group commit', () => {
     const project = uniqueProject();
     let batches = 0;
     const sink = new GroupCommitSink(
-      handle.db,
+      libsqlRunner(handle.client),
       { maxDelayMs: 5, maxBatch: 50, maxQueue: 1000 },
       undefined,
-      async (db, reports, cache) => {
+      async (run, reports, cache) => {
         batches++;
         const { writeReports } = await import('../../functions/services/ingest');
-        return writeReports(db, reports, cache);
+        return writeReports(run, reports, cache);
       },
     );
     const results = await Promise.all(
@@ -61,7 +62,11 @@ describe('group commit', () => {
 
   it('keeps the other reports of a batch when one row fails in the database', async () => {
     const project = uniqueProject();
-    const sink = new GroupCommitSink(handle.db, { maxDelayMs: 5, maxBatch: 50, maxQueue: 1000 });
+    const sink = new GroupCommitSink(libsqlRunner(handle.client), {
+      maxDelayMs: 5,
+      maxBatch: 50,
+      maxQueue: 1000,
+    });
     const good = Array.from({ length: 9 }, (_, i) => normalised(project, i));
     // A row that passes the API but breaks a NOT NULL constraint inside the batch.
     const bad = { ...normalised(project, 99), level: null } as unknown as NormalisedReport;
@@ -75,7 +80,11 @@ describe('group commit', () => {
 
   it('refuses with 429 queue_full instead of growing without bound', async () => {
     const project = uniqueProject();
-    const sink = new GroupCommitSink(handle.db, { maxDelayMs: 50, maxBatch: 1000, maxQueue: 10 });
+    const sink = new GroupCommitSink(libsqlRunner(handle.client), {
+      maxDelayMs: 50,
+      maxBatch: 1000,
+      maxQueue: 10,
+    });
     const settled = await Promise.allSettled(
       Array.from({ length: 15 }, (_, i) => sink.submit(normalised(project, i))),
     );
@@ -87,7 +96,11 @@ describe('group commit', () => {
 
   it('drains every queued report on shutdown', async () => {
     const project = uniqueProject();
-    const sink = new GroupCommitSink(handle.db, { maxDelayMs: 1000, maxBatch: 1000, maxQueue: 1000 });
+    const sink = new GroupCommitSink(libsqlRunner(handle.client), {
+      maxDelayMs: 1000,
+      maxBatch: 1000,
+      maxQueue: 1000,
+    });
     const pending = Array.from({ length: 40 }, (_, i) => sink.submit(normalised(project, i)));
     await sink.drain();
     expect((await Promise.allSettled(pending)).every((s) => s.status === 'fulfilled')).toBe(true);

@@ -2,22 +2,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser';
 import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
 import { bugDetail, bugsOf, compileClient, lineOf, type StoredBug, waitFor } from './support';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const appSource = readFileSync(join(import.meta.dirname, 'fixtures', 'browser-app.js'), 'utf8');
 const line = (marker: string) => lineOf(appSource, `// @${marker}`);
@@ -57,7 +46,7 @@ beforeAll(async () => {
   siteUrl = `http://127.0.0.1:${(site.address() as { port: number }).port}`;
   expect(new URL(siteUrl).origin).not.toBe(new URL(lc.url).origin);
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

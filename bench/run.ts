@@ -1,0 +1,389 @@
+/**
+ * npm run bench: ingestion against a bare Hono endpoint under the same load, plus the
+ * insert-heavy, update-heavy and 100k-bug list cases. Prints a table and writes
+ * bench/results.json. Load comes from wrk when installed (apt-get install wrk), else
+ * autocannon; the stored-count check always uses a fixed number of requests so every
+ * answer is counted.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { openFileWriter } from '../functions/lib/db-file';
+import { migrateLibsql, openLibsql } from '../functions/lib/db-libsql';
+import { runtimeReport } from '../test/helpers/payloads';
+
+const DURATION_S = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 50;
+/** The list is what people and the dashboard read: a handful of concurrent readers, not 50. */
+const LIST_CONNECTIONS = 4;
+const COUNT_CHECK_REQUESTS = Number(process.env.BENCH_COUNT_REQUESTS ?? 20_000);
+const LIST_BUGS = Number(process.env.BENCH_LIST_BUGS ?? 100_000);
+const TOKEN = 'bench-token';
+const work = mkdtempSync(join(tmpdir(), 'log-center-bench-'));
+const hasWrk = (() => {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch (error) {
+    return (error as { status?: number }).status === 1; // wrk --version exits 1
+  }
+})();
+
+const step = (text: string) => console.log(`▸ ${text}`);
+
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+}
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+  peakRss: () => number;
+  stop(): Promise<void>;
+}
+
+async function startProcess(
+  args: string[],
+  env: Record<string, string>,
+  readyPattern: RegExp,
+): Promise<Server> {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(readyPattern);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
+  });
+  let peak = 0;
+  const sampler = setInterval(() => {
+    try {
+      const kb = Number(readFileSync(`/proc/${child.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
+      peak = Math.max(peak, kb);
+    } catch {
+      // process gone
+    }
+  }, 100);
+  return {
+    url,
+    child,
+    peakRss: () => peak / 1024,
+    async stop() {
+      clearInterval(sampler);
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+const startLogCenter = (dataDir: string) =>
+  startProcess(
+    ['dist/server/node.mjs'],
+    { PORT: '0', LOG_CENTER_DATA_DIR: dataDir, LOG_CENTER_API_TOKEN: TOKEN, RATE_LIMIT_PER_MINUTE: '0' },
+    /listening on (http:\/\/\S+)/,
+  );
+
+type BodyKind = 'rotating' | 'unique' | 'hot';
+const baseBody = runtimeReport('bench_project');
+
+/** A Lua script for wrk: POST bodies as the scenario asks, or GETs of the given paths. */
+function wrkScript(kind: BodyKind | { get: string[] }): string {
+  if (typeof kind === 'object') {
+    return `
+local paths = { ${kind.get.map((p) => JSON.stringify(p)).join(', ')} }
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n % #paths) + 1], { ["Authorization"] = "Bearer ${TOKEN}" })
+end`;
+  }
+  const template = JSON.stringify({ ...baseBody, fingerprint: ['FP'] }).replace('"FP"', '"%s"');
+  return `
+local template = ${JSON.stringify(template)}
+local thread_id = 0
+local threads = 0
+function setup(thread) thread:set("tid", threads); threads = threads + 1 end
+function init(args) thread_id = tid or 0 end
+local n = 0
+request = function()
+  n = n + 1
+  local fp
+  ${kind === 'rotating' ? 'fp = tostring(n % 1000)' : kind === 'unique' ? 'fp = thread_id .. "-" .. n' : 'fp = "hot"'}
+  return wrk.format("POST", "/api/v1/logs/report", { ["Content-Type"] = "application/json" }, string.format(template, fp))
+end`;
+}
+
+function parseWrk(out: string): LoadResult {
+  const ms = (v: string) => {
+    const m = v.match(/([\d.]+)(us|ms|s|m)\b/);
+    if (!m) return Number.NaN;
+    const n = Number(m[1]);
+    return { us: n / 1000, ms: n, s: n * 1000, m: n * 60_000 }[m[2] as 'us' | 'ms' | 's' | 'm'];
+  };
+  const requests = Number(out.match(/(\d+) requests in/)?.[1] ?? 0);
+  const errors = out.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
+  return {
+    rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? 0),
+    p50: ms(out.match(/50%\s+(\S+)/)?.[1] ?? '0ms'),
+    p99: ms(out.match(/99%\s+(\S+)/)?.[1] ?? '0ms'),
+    requests,
+    non2xx: Number(out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0),
+    errors: errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+  };
+}
+
+async function load(
+  url: string,
+  kind: BodyKind | { get: string[] },
+  connections = CONNECTIONS,
+): Promise<LoadResult> {
+  if (hasWrk) {
+    const script = join(work, `load-${Math.random().toString(36).slice(2)}.lua`);
+    writeFileSync(script, wrkScript(kind));
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn('wrk', [
+        '-t2',
+        `-c${connections}`,
+        `-d${DURATION_S}s`,
+        '--latency',
+        '-s',
+        script,
+        url,
+      ]);
+      let text = '';
+      child.stdout.on('data', (d) => {
+        text += d;
+      });
+      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}`))));
+    });
+    if (process.env.BENCH_DEBUG) console.log(out);
+    return parseWrk(out);
+  }
+  return autocannonLoad(url, kind, { duration: DURATION_S }, connections);
+}
+
+async function autocannonLoad(
+  url: string,
+  kind: BodyKind | { get: string[] },
+  limit: { duration?: number; amount?: number },
+  connections = CONNECTIONS,
+): Promise<LoadResult & { ok: number }> {
+  let n = 0;
+  const result = await autocannon({
+    url,
+    connections,
+    ...limit,
+    requests: [
+      typeof kind === 'object'
+        ? {
+            method: 'GET',
+            headers: { authorization: `Bearer ${TOKEN}` },
+            setupRequest: (req) => ({ ...req, path: kind.get[n++ % kind.get.length] }),
+          }
+        : {
+            method: 'POST',
+            path: '/api/v1/logs/report',
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (req) => {
+              n++;
+              const fp = kind === 'rotating' ? String(n % 1000) : kind === 'unique' ? `u${n}` : 'hot';
+              return { ...req, body: JSON.stringify({ ...baseBody, fingerprint: [fp] }) };
+            },
+          },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    ok: result['2xx'],
+  };
+}
+
+async function storedOccurrences(dataDir: string, project: string): Promise<number> {
+  const handle = await openLibsql(`file:${join(dataDir, 'log-center.db')}`);
+  const rs = await handle.client.execute({
+    sql: 'SELECT coalesce(sum(occurrence_count), 0) AS n FROM bugs WHERE project_id = ?',
+    args: [project],
+  });
+  handle.close();
+  return Number(rs.rows[0]!.n);
+}
+
+async function ingestScenario(name: string, kind: BodyKind) {
+  const dataDir = join(work, name);
+  step(`${name}: starting Log Center on a temporary database`);
+  const server = await startLogCenter(dataDir);
+  step(`${name}: ${DURATION_S}s of load at ${CONNECTIONS} connections (${hasWrk ? 'wrk' : 'autocannon'})`);
+  const result = await load(server.url, kind);
+  await server.stop();
+  return { ...result, rssMb: server.peakRss() };
+}
+
+async function countCheck() {
+  const dataDir = join(work, 'count-check');
+  step(`stored-count check: ${COUNT_CHECK_REQUESTS} reports, every answer counted (autocannon)`);
+  const server = await startLogCenter(dataDir);
+  const result = await autocannonLoad(server.url, 'rotating', { amount: COUNT_CHECK_REQUESTS });
+  await server.stop();
+  return {
+    answered2xx: result.ok,
+    stored: await storedOccurrences(dataDir, 'bench_project'),
+    non2xx: result.non2xx,
+  };
+}
+
+async function listScenario() {
+  const dataDir = join(work, 'list');
+  step(`list: seeding ${LIST_BUGS.toLocaleString()} bugs`);
+  mkdirSync(dataDir, { recursive: true });
+  const handle = await openLibsql(`file:${join(dataDir, 'log-center.db')}`);
+  await migrateLibsql(handle);
+  handle.close();
+  const writer = openFileWriter(join(dataDir, 'log-center.db'));
+  const statuses = ['NEW', 'FIXING', 'PENDING_REVIEW', 'MERGED', 'DEPLOYED', 'FAILED', 'IGNORED'];
+  const sources = ['runtime', 'cicd', 'deployment'];
+  const start = Date.parse('2026-01-01T00:00:00Z');
+  for (let offset = 0; offset < LIST_BUGS; offset += 5_000) {
+    const rows = Math.min(5_000, LIST_BUGS - offset);
+    await writer.run(
+      Array.from({ length: rows }, (_, r) => {
+        const i = offset + r;
+        const at = new Date(start + i * 60_000).toISOString();
+        return {
+          sql: `INSERT INTO bugs (project_id, fingerprint, source, level, environment, status, error_type, error_message,
+            file_path, line_number, stack_trace, context, occurrence_count, first_seen, last_seen, status_changed_at)
+            VALUES (?, ?, ?, 'ERROR', 'production', ?, ?, ?, 'app/views.py', ?, '[]', '{}', ?, ?, ?, ?)`,
+          args: [
+            `project_${i % 20}`,
+            `fp-${i}`,
+            sources[i % 3]!,
+            statuses[i % 7]!,
+            `Error${i % 50}`,
+            `message ${i} about user ${i % 997}`,
+            i % 500,
+            (i * 7919) % 1000,
+            at,
+            at,
+            at,
+          ],
+        };
+      }),
+    );
+    process.stdout.write(`\r  ${(offset + rows).toLocaleString()} bugs`);
+  }
+  process.stdout.write('\n');
+  await writer.close();
+  const server = await startLogCenter(dataDir);
+  const paths = [
+    '/api/v1/bugs',
+    '/api/v1/bugs?status=NEW',
+    '/api/v1/bugs?project_id=project_7',
+    '/api/v1/bugs?source=cicd&page=20',
+    '/api/v1/bugs?sort=occurrence_count',
+    '/api/v1/bugs?level=ERROR&environment=production',
+    '/api/v1/bugs?q=Error7',
+    '/api/v1/bugs?project_id=project_3&status=FAILED&sort=first_seen',
+  ];
+  step(
+    `list: ${DURATION_S}s of GET /api/v1/bugs over ${paths.length} filter combinations, ${LIST_CONNECTIONS} connections`,
+  );
+  const result = await load(server.url, { get: paths }, LIST_CONNECTIONS);
+  await server.stop();
+  return { ...result, rssMb: server.peakRss() };
+}
+
+async function main() {
+  step('building the server bundle (dist/server/node.mjs)');
+  execFileSync(process.execPath, ['scripts/build-server.mjs'], { stdio: 'inherit' });
+
+  step('bare Hono endpoint (parses the same JSON, stores nothing)');
+  const bareServer = await startProcess(
+    ['--import', 'tsx', 'bench/bare.ts'],
+    { PORT: '0' },
+    /listening on (http:\/\/\S+)/,
+  );
+  const bare = { ...(await load(bareServer.url, 'rotating')), rssMb: 0 };
+  await bareServer.stop();
+  bare.rssMb = bareServer.peakRss();
+
+  const rotating = await ingestScenario('ingest-1000-fingerprints', 'rotating');
+  const unique = await ingestScenario('ingest-unique', 'unique');
+  const hot = await ingestScenario('ingest-hot', 'hot');
+  const count = await countCheck();
+  const list = await listScenario();
+
+  const rows = [
+    ['bare Hono endpoint', bare],
+    ['ingest, 1000 rotating fingerprints', rotating],
+    ['ingest, all unique (insert-heavy)', unique],
+    ['ingest, one hot fingerprint (update-heavy)', hot],
+    [`GET /api/v1/bugs, ${LIST_BUGS.toLocaleString()} bugs (${LIST_CONNECTIONS} conn.)`, list],
+  ] as const;
+  console.log('\n| scenario | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MB |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const [name, r] of rows) {
+    console.log(
+      `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.non2xx} | ${r.errors} | ${r.rssMb.toFixed(0)} |`,
+    );
+  }
+  const ratio = rotating.rps / bare.rps;
+  console.log(`\ningest / bare: ${ratio.toFixed(2)}× (target ≥ 0.8×)`);
+  console.log(
+    `stored-count check: ${count.answered2xx} answered 2xx, ${count.stored} stored, ${count.non2xx} non-2xx`,
+  );
+  const checks = {
+    ratio_at_least_0_8: ratio >= 0.8,
+    p99_under_50ms: rotating.p99 < 50,
+    zero_non_2xx: rotating.non2xx === 0 && rotating.errors === 0,
+    rss_under_150mb: rotating.rssMb < 150,
+    stored_equals_2xx: count.answered2xx === count.stored,
+  };
+  console.log(
+    'targets:',
+    Object.entries(checks)
+      .map(([k, v]) => `${k}=${v ? 'met' : 'NOT met'}`)
+      .join(', '),
+  );
+  const results = {
+    at: new Date().toISOString(),
+    load_tool: hasWrk ? 'wrk -t2 -c50' : 'autocannon -c50',
+    duration_s: DURATION_S,
+    node: process.version,
+    scenarios: Object.fromEntries(rows.map(([name, r]) => [name, r])),
+    ratio,
+    count_check: count,
+    targets: checks,
+  };
+  writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
+  console.log('written bench/results.json');
+}
+
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(work, { recursive: true, force: true }));

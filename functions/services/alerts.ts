@@ -1,0 +1,1075 @@
+import { and, desc, eq, inArray, lte, notInArray, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import {
+  type AlertKind,
+  type AlertPayload,
+  type AlertRow,
+  type AlertSettings,
+  type AlertTarget,
+  type AlertThrottleRow,
+  alertDigest,
+  alertOutbox,
+  alertThrottle,
+  type BugRow,
+  bugs,
+  type ProjectRow,
+  projects,
+  statusHistory,
+} from '../../schema';
+import type { Config } from '../lib/config';
+import { batch, type Db } from '../lib/db';
+import { toApiBug } from './bugs';
+
+export type AlertConfig = Pick<
+  Config,
+  'SLACK_WEBHOOK_URL' | 'ALERT_WEBHOOK_URL' | 'PUBLIC_URL' | 'ALERT_THROTTLE_MINUTES'
+>;
+
+export interface FlushOptions {
+  now?: Date;
+  /** Stands in for the global fetch (tests, instrumentation). */
+  fetch?: typeof fetch;
+  /** Per POST; a receiver that hangs costs this much of a background task, never a request. */
+  timeoutMs?: number;
+  log?: (line: Record<string, unknown>) => void;
+}
+
+export interface FlushResult {
+  /** Messages that reached every target (a digest counts once). */
+  sent: number;
+  /** Rows waiting out a throttle or digest window. */
+  held: number;
+  retrying: number;
+  dead: number;
+  /** Rows switched off, stale, or carried by another message. */
+  suppressed: number;
+}
+
+/** After this many failed attempts a row is `dead`; with the backoff below that is about 3 hours. */
+export const ALERT_MAX_ATTEMPTS = 10;
+const FIRST_RETRY_MS = 30_000;
+const MAX_RETRY_MS = 60 * 60_000;
+/** Long enough for one flush to post everything it claimed; a crashed flush's rows come back after it. */
+const CLAIM_LEASE_MS = 2 * 60_000;
+export const DIGEST_WINDOW_MS = 60_000;
+const DEFAULT_TIMEOUT_MS = 5_000;
+/** D1 binds at most 100 parameters a statement; the id lists below stay well under. */
+const CLAIM_LIMIT = 50;
+const MAX_PASSES = 10;
+const DIGEST_LISTED = 10;
+
+export const retryDelayMs = (attempts: number) =>
+  Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempts - 1));
+
+type EventSwitch = keyof NonNullable<AlertSettings['events']>;
+
+/** SPEC §6 alerts on new bugs, regressions and failures; PR-opened is opt-in per project. */
+export const DEFAULT_EVENTS: Record<EventSwitch, boolean> = {
+  new_bug: true,
+  regression: true,
+  failed: true,
+  pr_opened: false,
+};
+
+/**
+ * Which project switch governs each kind. "Still occurring" is news about occurrences, like
+ * a new bug; reminders are governed by REVIEW_REMINDER_HOURS (0 turns them off).
+ */
+const SWITCH_OF: Record<AlertKind, EventSwitch | null> = {
+  new_bug: 'new_bug',
+  regression: 'regression',
+  failed: 'failed',
+  pr_opened: 'pr_opened',
+  reminder: null,
+  recurring: 'new_bug',
+};
+
+/** Bugs still worth a "still occurring" alert: nobody has shipped a fix for them yet. */
+export const RECURRING_STATUSES = ['NEW', 'FIXING', 'FAILED'] as const;
+
+/** Statuses in which a queued lifecycle alert is still true; otherwise it is stale news. */
+const STILL_TRUE: Partial<Record<AlertKind, readonly string[]>> = {
+  failed: ['FAILED'],
+  pr_opened: ['PENDING_REVIEW'],
+  reminder: ['PENDING_REVIEW'],
+  recurring: RECURRING_STATUSES,
+};
+
+/** When several alerts of one bug go out together, the message leads with the most telling. */
+const PRIORITY: readonly AlertKind[] = [
+  'regression',
+  'failed',
+  'pr_opened',
+  'new_bug',
+  'reminder',
+  'recurring',
+];
+
+const LEVEL_RANK: Record<string, number> = { DEBUG: 0, INFO: 1, WARNING: 2, ERROR: 3, CRITICAL: 4 };
+
+export const TITLES: Record<AlertKind, string> = {
+  new_bug: 'New bug',
+  regression: 'Regression',
+  failed: 'Fix failed',
+  pr_opened: 'Fix ready for review',
+  reminder: 'Still waiting for review',
+  recurring: 'Still occurring',
+};
+
+const LEVEL_EMOJI: Record<string, string> = {
+  CRITICAL: ':rotating_light:',
+  ERROR: ':red_circle:',
+  WARNING: ':warning:',
+  INFO: ':information_source:',
+  DEBUG: ':white_circle:',
+};
+
+type Targets = Partial<Record<AlertTarget, string>>;
+
+const isHttpUrl = (url: string | null | undefined): url is string =>
+  Boolean(url && /^https?:\/\/\S+$/i.test(url));
+
+/**
+ * A project's own URLs win; an absent or empty one falls back to the server-wide variable
+ * (the dashboard sends null for a cleared field, which must not silence the project).
+ */
+export function alertTargets(config: AlertConfig, settings: AlertSettings | null | undefined): Targets {
+  const pick = (own: string | null | undefined, fallback: string | undefined) => {
+    const url = own?.trim() || fallback;
+    return isHttpUrl(url) ? url : undefined;
+  };
+  const targets: Targets = {};
+  const slack = pick(settings?.slack_webhook_url, config.SLACK_WEBHOOK_URL);
+  const webhook = pick(settings?.alert_webhook_url, config.ALERT_WEBHOOK_URL);
+  if (slack) targets.slack = slack;
+  if (webhook) targets.webhook = webhook;
+  return targets;
+}
+
+const eventEnabled = (kind: AlertKind, settings: AlertSettings | null | undefined) => {
+  const name = SWITCH_OF[kind];
+  return name === null || (settings?.events?.[name] ?? DEFAULT_EVENTS[name]);
+};
+
+const levelAllowed = (level: string, settings: AlertSettings | null | undefined) =>
+  !settings?.min_level || (LEVEL_RANK[level] ?? LEVEL_RANK.ERROR!) >= LEVEL_RANK[settings.min_level]!;
+
+// ---------------------------------------------------------------------------------------
+// Rendering. Everything from a report is escaped for Slack mrkdwn: `<` would otherwise
+// open a link or a mention (`<!channel>`), and `&` an entity.
+
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Shortens already-escaped text without cutting an entity in half. */
+function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max - 1).replace(/&[a-z]*$/, '')}…`;
+}
+
+const esc = (text: string, max = 300) => clip(escapeMrkdwn(text), max);
+
+/** For headings and list items, where a newline in report text would break the layout. */
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
+
+function codeBlock(text: string, max: number): string {
+  // A fence inside the text would end the block and let the rest render as mrkdwn.
+  const body = clip(escapeMrkdwn(text).replace(/```/g, '`\u200b`\u200b`'), max - 6);
+  return `\`\`\`${body}\`\`\``;
+}
+
+/** `label` must already be escaped; a URL that is not plain http(s) is left out. */
+function slackLink(url: string | null | undefined, label: string): string {
+  if (!isHttpUrl(url)) return label;
+  return `<${escapeMrkdwn(url).replace(/\|/g, '%7C')}|${label}>`;
+}
+
+/** Slack renders this in the reader's time zone; the fallback is the stored UTC time. */
+function slackDate(iso: string): string {
+  const seconds = Math.floor(Date.parse(iso) / 1000);
+  if (!Number.isFinite(seconds)) return esc(iso);
+  return `<!date^${seconds}^{date_short_pretty} {time}|${esc(iso)}>`;
+}
+
+const baseUrl = (config: AlertConfig) => config.PUBLIC_URL?.replace(/\/+$/, '') || null;
+export const bugUrl = (config: AlertConfig, id: number) => {
+  const base = baseUrl(config);
+  return base ? `${base}/bugs/${id}` : null;
+};
+const projectUrl = (config: AlertConfig, projectId: string) => {
+  const base = baseUrl(config);
+  return base ? `${base}/?project=${encodeURIComponent(projectId)}` : null;
+};
+
+function contextString(context: Record<string, unknown>, key: string): string | null {
+  const value = context?.[key];
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+}
+
+/** file:line for runtime errors, the CI step for pipelines, the pod for deployments. */
+export function whereOf(bug: BugRow): string | null {
+  const context = bug.context ?? {};
+  if (bug.source === 'cicd') {
+    const steps = ['workflow', 'job_name', 'step_name'].map((k) => contextString(context, k)).filter(Boolean);
+    return steps.length ? `CI ${steps.join(' › ')}` : 'CI';
+  }
+  if (bug.source === 'deployment') {
+    const pod = contextString(context, 'pod_name');
+    const owner = [contextString(context, 'namespace'), contextString(context, 'deployment_name')]
+      .filter(Boolean)
+      .join('/');
+    return `pod ${pod ?? '?'}${owner ? ` (${owner})` : ''}`;
+  }
+  if (!bug.filePath) return null;
+  return bug.lineNumber == null ? bug.filePath : `${bug.filePath}:${bug.lineNumber}`;
+}
+
+/** Context keys that help whoever reads the alert find the failing request, run or pod. */
+const CONTEXT_KEYS = [
+  'request_id',
+  'trace_id',
+  'method',
+  'url',
+  'branch',
+  'actor',
+  'container_name',
+  'restart_count',
+];
+
+/** Long traces keep both ends: the throw site and the outermost frame are what people read. */
+function stackExcerpt(lines: string[]): string[] {
+  if (lines.length <= 6) return lines;
+  return [...lines.slice(0, 3), '…', ...lines.slice(-3)];
+}
+
+export interface AlertView {
+  kind: AlertKind;
+  /** Every kind this message carries (several alerts of one bug coalesce into one message). */
+  kinds: AlertKind[];
+  bug: BugRow;
+  project: { id: string; name: string };
+  /** Occurrences since this bug's previous alert; null when this is its first. */
+  sinceLast: number | null;
+  /** Why the bug failed (the note of the change to FAILED), when there is one. */
+  note: string | null;
+  queuedAt: string;
+}
+
+export function summaryOf(view: AlertView): string {
+  const { bug } = view;
+  const since = view.sinceLast === null ? '' : ` (+${view.sinceLast} since last alert)`;
+  return oneLine(
+    `[${bug.level}] ${TITLES[view.kind]}: #${bug.id} in ${view.project.name}: ${bug.errorType}: ${bug.errorMessage.slice(0, 200)}${since}`,
+  );
+}
+
+export function slackMessage(view: AlertView, config: AlertConfig): Record<string, unknown> {
+  const { bug } = view;
+  const url = bugUrl(config, bug.id);
+  const emoji = LEVEL_EMOJI[bug.level] ?? ':red_circle:';
+  const heading = `${emoji} *${TITLES[view.kind]}* · *${esc(view.project.name, 100)}* · ${esc(bug.level, 20)} · ${esc(bug.source, 20)}`;
+  const title = `*${slackLink(url, `#${bug.id} ${esc(oneLine(bug.errorType), 200)}`)}*`;
+
+  const fields: string[] = [];
+  const where = whereOf(bug);
+  const runUrl = contextString(bug.context, 'run_url');
+  if (where) fields.push(`*Where*\n${runUrl ? slackLink(runUrl, esc(where)) : esc(where)}`);
+  fields.push(`*Environment*\n${esc(bug.environment, 100)}`);
+  fields.push(`*Status*\n${esc(bug.status, 40)}`);
+  const since = view.sinceLast === null ? '' : ` (+${view.sinceLast} since last alert)`;
+  fields.push(`*Occurrences*\n${bug.occurrenceCount}${since}`);
+  fields.push(`*Last seen*\n${slackDate(bug.lastSeen)}`);
+  if (bug.regressionCount > 0) fields.push(`*Regressions*\n${bug.regressionCount}`);
+  if (bug.version || bug.commitHash) {
+    fields.push(
+      `*Version*\n${esc([bug.version, bug.commitHash?.slice(0, 12)].filter(Boolean).join(' @ '), 100)}`,
+    );
+  }
+  if (bug.prNumber || bug.prUrl) {
+    fields.push(`*Pull request*\n${slackLink(bug.prUrl, bug.prNumber ? `#${bug.prNumber}` : 'open')}`);
+  }
+  if (view.kind === 'reminder') {
+    const hours = Math.floor((Date.parse(view.queuedAt) - Date.parse(bug.statusChangedAt)) / 3_600_000);
+    fields.push(`*In review for*\n${hours} h`);
+  }
+
+  const details = [bug.errorMessage, ...stackExcerpt(bug.stackTrace ?? [])].join('\n');
+  const blocks: Record<string, unknown>[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: `${heading}\n${title}` } },
+    { type: 'section', text: { type: 'mrkdwn', text: codeBlock(details || '(no message)', 2_000) } },
+    {
+      type: 'section',
+      fields: fields.slice(0, 10).map((text) => ({ type: 'mrkdwn', text: clip(text, 1_900) })),
+    },
+  ];
+  if (view.note) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Reason*\n${esc(view.note, 1_500)}` } });
+  }
+  const context: string[] = [];
+  for (const key of CONTEXT_KEYS) {
+    const value = contextString(bug.context, key);
+    if (value) context.push(`${key}: ${esc(value, 150)}`);
+  }
+  const also = view.kinds.filter((k) => k !== view.kind);
+  if (also.length) context.push(`Also since the last alert: ${also.map((k) => TITLES[k]).join(', ')}`);
+  if (url) context.push(slackLink(url, `Open #${bug.id} in Log Center`));
+  if (context.length) {
+    blocks.push({
+      type: 'context',
+      elements: context.slice(0, 10).map((text) => ({ type: 'mrkdwn', text })),
+    });
+  }
+  return { text: esc(`${LEVEL_EMOJI[bug.level] ?? ''} ${summaryOf(view)}`.trim(), 400), blocks };
+}
+
+export function webhookMessage(view: AlertView, config: AlertConfig): Record<string, unknown> {
+  return {
+    event: view.kind,
+    events: view.kinds,
+    project: view.project,
+    bug: toApiBug(view.bug),
+    occurrences_since_last_alert: view.sinceLast,
+    url: bugUrl(config, view.bug.id),
+    note: view.note,
+    summary: summaryOf(view),
+    queued_at: view.queuedAt,
+  };
+}
+
+const maxLevel = (rows: BugRow[]) =>
+  rows.reduce((top, b) => ((LEVEL_RANK[b.level] ?? 0) > (LEVEL_RANK[top] ?? 0) ? b.level : top), 'DEBUG');
+
+export function slackDigest(
+  project: { id: string; name: string },
+  bugRows: BugRow[],
+  config: AlertConfig,
+): Record<string, unknown> {
+  const emoji = LEVEL_EMOJI[maxLevel(bugRows)] ?? ':red_circle:';
+  const heading = `${emoji} *${bugRows.length} new bugs* in *${esc(project.name, 100)}*`;
+  const lines = bugRows.slice(0, DIGEST_LISTED).map((bug) => {
+    const where = whereOf(bug);
+    const link = slackLink(bugUrl(config, bug.id), `#${bug.id} ${esc(oneLine(bug.errorType), 80)}`);
+    return `• ${esc(bug.level, 20)} · *${link}* ${esc(oneLine(bug.errorMessage), 120)}${where ? ` — ${esc(oneLine(where), 80)}` : ''}`;
+  });
+  const context: string[] = [];
+  if (bugRows.length > DIGEST_LISTED) context.push(`…and ${bugRows.length - DIGEST_LISTED} more`);
+  const board = projectUrl(config, project.id);
+  if (board) context.push(slackLink(board, `Open ${esc(project.name, 100)} in Log Center`));
+  const blocks: Record<string, unknown>[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: heading } },
+    { type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), 2_900) } },
+  ];
+  if (context.length)
+    blocks.push({ type: 'context', elements: context.map((text) => ({ type: 'mrkdwn', text })) });
+  return {
+    text: esc(`${emoji} ${bugRows.length} new bugs in ${project.name}`, 400),
+    blocks,
+  };
+}
+
+export function webhookDigest(
+  project: { id: string; name: string },
+  bugRows: BugRow[],
+  config: AlertConfig,
+): Record<string, unknown> {
+  return {
+    event: 'new_bug_digest',
+    project,
+    count: bugRows.length,
+    bugs: bugRows.map(toApiBug),
+    url: projectUrl(config, project.id),
+    summary: `${bugRows.length} new bugs in ${project.name}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Delivery.
+
+type PostResult = { ok: true } | { ok: false; error: string; retryAfterMs?: number };
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timed out';
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return cause?.code ?? cause?.message ?? error.message;
+  }
+  return String(error);
+}
+
+async function post(
+  url: string,
+  body: unknown,
+  fetchImpl: typeof fetch,
+  timeoutMs: number,
+): Promise<PostResult> {
+  try {
+    const res = await fetchImpl(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'User-Agent': 'log-center-alerts' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    // Read the answer either way so the connection is free for the next message.
+    const answer = await res.text().catch(() => '');
+    if (res.ok) return { ok: true };
+    const retryAfter = Number(res.headers.get('Retry-After'));
+    return {
+      ok: false,
+      error: `HTTP ${res.status}${answer ? ` ${answer.slice(0, 200)}` : ''}`,
+      ...(retryAfter > 0 && { retryAfterMs: retryAfter * 1000 }),
+    };
+  } catch (error) {
+    return { ok: false, error: describeError(error) };
+  }
+}
+
+interface Message {
+  lead: AlertRow;
+  /** Other rows this message carries; they end `suppressed`, noted as merged into the lead. */
+  merged: AlertRow[];
+  payload: AlertPayload;
+  /** How many bugs the message covers: more than one for a digest. */
+  size: number;
+}
+
+interface Context {
+  bugs: Map<number, BugRow>;
+  projects: Map<string, ProjectRow>;
+  throttles: Map<number, AlertThrottleRow>;
+  digests: Map<string, { lastSentAt: string; alertId: number }>;
+}
+
+/** What one pass of a flush works with. */
+interface Run {
+  db: Db;
+  config: AlertConfig;
+  now: Date;
+  ctx: Context;
+  settle: Settlement;
+}
+
+async function loadContext(db: Db, rows: AlertRow[]): Promise<Context> {
+  const bugIds = [...new Set(rows.map((r) => r.bugId))];
+  const projectIds = [...new Set(rows.map((r) => r.projectId))];
+  const [bugRows, projectRows, throttleRows, digestRows] = await Promise.all([
+    db.select().from(bugs).where(inArray(bugs.id, bugIds)),
+    db.select().from(projects).where(inArray(projects.id, projectIds)),
+    db.select().from(alertThrottle).where(inArray(alertThrottle.bugId, bugIds)),
+    db.select().from(alertDigest).where(inArray(alertDigest.projectId, projectIds)),
+  ]);
+  return {
+    bugs: new Map(bugRows.map((b) => [b.id, b])),
+    projects: new Map(projectRows.map((p) => [p.id, p])),
+    throttles: new Map(throttleRows.map((t) => [t.bugId, t])),
+    digests: new Map(digestRows.map((d) => [d.projectId, d])),
+  };
+}
+
+const targetsOf = (run: Run, projectId: string) =>
+  alertTargets(run.config, run.ctx.projects.get(projectId)?.alertSettings);
+
+/** SQLite answers BUSY while another connection (another process, the ingest writer) writes. */
+function isBusy(error: unknown): boolean {
+  let current = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const { code, message } = current as { code?: unknown; message?: unknown };
+    if (/SQLITE_BUSY|database is locked/.test(`${code} ${message}`)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * Runs a write, waiting out a busy database with short async pauses. Giving up on the
+ * settlement after a send would mean posting the message again once the claim lapses,
+ * so that one gets more patience.
+ */
+async function whenFree<T>(write: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isBusy(error) || attempt >= attempts) throw error;
+      await new Promise((resume) => setTimeout(resume, Math.min(1_000, 20 * 2 ** attempt)));
+    }
+  }
+}
+
+/** Takes due rows with one UPDATE, so two flushes running at once never get the same row. */
+async function claimDue(db: Db, now: Date, token: string): Promise<AlertRow[]> {
+  const at = now.toISOString();
+  // A row still `sending` after its lease belongs to a flush that died; it is due again.
+  const due = and(inArray(alertOutbox.state, ['pending', 'sending']), lte(alertOutbox.nextAttemptAt, at));
+  // Most flushes find nothing due: a read answers that without taking the write lock the
+  // ingest path needs.
+  const [any] = await db.select({ id: alertOutbox.id }).from(alertOutbox).where(due).limit(1);
+  if (!any) return [];
+  const rows = await db
+    .update(alertOutbox)
+    .set({
+      state: 'sending',
+      claimToken: token,
+      nextAttemptAt: new Date(now.getTime() + CLAIM_LEASE_MS).toISOString(),
+    })
+    .where(
+      and(
+        due,
+        inArray(
+          alertOutbox.id,
+          db
+            .select({ id: alertOutbox.id })
+            .from(alertOutbox)
+            .where(due)
+            .orderBy(alertOutbox.id)
+            .limit(CLAIM_LIMIT),
+        ),
+      ),
+    )
+    .returning();
+  return rows.sort((a, b) => a.id - b.id);
+}
+
+/** The statements that settle claimed rows; each checks the claim so a lapsed flush writes nothing. */
+class Settlement {
+  readonly items: BatchItem<'sqlite'>[] = [];
+  readonly result: FlushResult = { sent: 0, held: 0, retrying: 0, dead: 0, suppressed: 0 };
+
+  constructor(
+    private readonly db: Db,
+    private readonly token: string,
+  ) {}
+
+  private update(ids: number[], set: Partial<typeof alertOutbox.$inferInsert>) {
+    if (!ids.length) return;
+    this.items.push(
+      this.db
+        .update(alertOutbox)
+        .set({ ...set, claimToken: null })
+        .where(and(inArray(alertOutbox.id, ids), eq(alertOutbox.claimToken, this.token))),
+    );
+  }
+
+  suppress(rows: AlertRow[], note: string) {
+    this.result.suppressed += rows.length;
+    this.update(
+      rows.map((r) => r.id),
+      { state: 'suppressed', note },
+    );
+  }
+
+  hold(rows: AlertRow[], until: number, note: string) {
+    this.result.held += rows.length;
+    this.update(
+      rows.map((r) => r.id),
+      { state: 'pending', nextAttemptAt: new Date(until).toISOString(), note },
+    );
+  }
+
+  settle(
+    row: AlertRow,
+    outcome: 'sent' | 'retrying' | 'dead',
+    set: Partial<typeof alertOutbox.$inferInsert>,
+  ) {
+    this.result[outcome] += 1;
+    this.update([row.id], { ...set, state: outcome === 'retrying' ? 'pending' : outcome });
+  }
+}
+
+/** The reason a fresh row will not be sent, or null. */
+function suppressionReason(run: Run, row: AlertRow): string | null {
+  const bug = run.ctx.bugs.get(row.bugId);
+  if (!bug) return 'bug no longer exists';
+  if (bug.status === 'IGNORED') return 'bug is IGNORED';
+  const stillTrue = STILL_TRUE[row.kind];
+  if (stillTrue && !stillTrue.includes(bug.status)) return `stale: bug is ${bug.status} now`;
+  const settings = run.ctx.projects.get(row.projectId)?.alertSettings;
+  if (!eventEnabled(row.kind, settings)) return `${row.kind} alerts are off for this project`;
+  if (!levelAllowed(bug.level, settings))
+    return `level ${bug.level} is below the project minimum ${settings?.min_level}`;
+  if (!Object.keys(targetsOf(run, row.projectId)).length) return 'no alert target configured';
+  return null;
+}
+
+const byPriority = (a: AlertRow, b: AlertRow) =>
+  PRIORITY.indexOf(a.kind) - PRIORITY.indexOf(b.kind) || a.id - b.id;
+
+/**
+ * Drops what should not be sent and applies the per-bug throttle: inside the window of a
+ * bug's last alert its rows wait for the window to end, then go out as one message that
+ * counts what happened meanwhile. Answers each sendable bug's rows, most telling first.
+ */
+function applyThrottle(run: Run, fresh: AlertRow[]): AlertRow[][] {
+  const byBug = new Map<number, AlertRow[]>();
+  for (const row of fresh) {
+    const reason = suppressionReason(run, row);
+    if (reason) run.settle.suppress([row], reason);
+    else byBug.set(row.bugId, [...(byBug.get(row.bugId) ?? []), row]);
+  }
+  const windowMs = run.config.ALERT_THROTTLE_MINUTES * 60_000;
+  const open: AlertRow[][] = [];
+  for (const [bugId, rows] of byBug) {
+    rows.sort(byPriority);
+    const previous = run.ctx.throttles.get(bugId);
+    const ends = previous ? Date.parse(previous.lastAlertAt) + windowMs : 0;
+    // A row that already holds the window is one whose flush died mid-send: it goes on.
+    const holdsWindow = rows.some((r) => r.id === previous?.alertId);
+    if (windowMs > 0 && ends > run.now.getTime() && !holdsWindow) {
+      run.settle.hold(rows, ends, 'throttled: one alert per bug per window');
+    } else {
+      open.push(rows);
+    }
+  }
+  return open;
+}
+
+/**
+ * Takes the windows the messages need before anything is sent: each project's new-bug
+ * window (one new-bug message a minute; what arrives meanwhile waits and goes out as one
+ * digest) and each bug's throttle window. The upserts only succeed when the window is
+ * free, so of two flushes racing for the same bug or project exactly one goes ahead.
+ * Answers the drafts: each a list of bugs' rows, more than one bug for a digest.
+ */
+async function takeWindows(run: Run, open: AlertRow[][]): Promise<AlertRow[][][]> {
+  const { db, ctx, now, settle } = run;
+  const at = now.toISOString();
+  const drafts: AlertRow[][][] = open.filter((rows) => rows[0]!.kind !== 'new_bug').map((rows) => [rows]);
+
+  const newByProject = new Map<string, AlertRow[][]>();
+  for (const rows of open.filter((r) => r[0]!.kind === 'new_bug')) {
+    newByProject.set(rows[0]!.projectId, [...(newByProject.get(rows[0]!.projectId) ?? []), rows]);
+  }
+  const digestStart = new Date(now.getTime() - DIGEST_WINDOW_MS).toISOString();
+  const wanted: AlertRow[][][] = [];
+  for (const [projectId, groups] of newByProject) {
+    const last = ctx.digests.get(projectId);
+    const holdsWindow = groups.some((rows) => rows.some((r) => r.id === last?.alertId));
+    if (last && !holdsWindow && last.lastSentAt > digestStart) {
+      settle.hold(
+        groups.flat(),
+        Date.parse(last.lastSentAt) + DIGEST_WINDOW_MS,
+        'waiting for the new-bug digest',
+      );
+    } else {
+      wanted.push(groups);
+    }
+  }
+  const projectWindows = await whenFree(() =>
+    batch(
+      db,
+      wanted.map((groups) => {
+        const lead = groups[0]![0]!;
+        return db
+          .insert(alertDigest)
+          .values({ projectId: lead.projectId, lastSentAt: at, alertId: lead.id })
+          .onConflictDoUpdate({
+            target: alertDigest.projectId,
+            set: { lastSentAt: at, alertId: lead.id },
+            setWhere: sql`${alertDigest.lastSentAt} <= ${digestStart} OR ${alertDigest.alertId} = ${lead.id}`,
+          })
+          .returning({ projectId: alertDigest.projectId });
+      }),
+    ),
+  );
+  wanted.forEach((groups, i) => {
+    // Lost to a concurrent flush that just sent this project's new-bug message.
+    if ((projectWindows[i] as unknown[]).length) drafts.push(groups);
+    else settle.hold(groups.flat(), now.getTime() + DIGEST_WINDOW_MS, 'waiting for the new-bug digest');
+  });
+
+  const windowMs = run.config.ALERT_THROTTLE_MINUTES * 60_000;
+  const windowStart = new Date(now.getTime() - windowMs).toISOString();
+  const takes = drafts.flat().filter((rows) => ctx.throttles.get(rows[0]!.bugId)?.alertId !== rows[0]!.id);
+  const bugWindows = await whenFree(() =>
+    batch(
+      db,
+      takes.map((rows) => {
+        const lead = rows[0]!;
+        const occurrences = ctx.bugs.get(lead.bugId)!.occurrenceCount;
+        const recurring = lead.kind === 'recurring';
+        return db
+          .insert(alertThrottle)
+          .values({
+            bugId: lead.bugId,
+            lastAlertAt: at,
+            occurrencesAtAlert: occurrences,
+            alertId: lead.id,
+            recurringStreak: recurring ? 1 : 0,
+          })
+          .onConflictDoUpdate({
+            target: alertThrottle.bugId,
+            set: {
+              lastAlertAt: at,
+              occurrencesAtAlert: occurrences,
+              alertId: lead.id,
+              recurringStreak: recurring ? sql`${alertThrottle.recurringStreak} + 1` : 0,
+            },
+            ...(windowMs > 0 && { setWhere: lte(alertThrottle.lastAlertAt, windowStart) }),
+          })
+          .returning({ bugId: alertThrottle.bugId });
+      }),
+    ),
+  );
+  const lost = new Set(takes.filter((_, i) => !(bugWindows[i] as unknown[]).length));
+  for (const rows of lost)
+    settle.hold(rows, now.getTime() + windowMs, 'throttled: one alert per bug per window');
+  return drafts.map((groups) => groups.filter((rows) => !lost.has(rows))).filter((groups) => groups.length);
+}
+
+/** The note of the latest change to FAILED per bug: the agent's reason, or the lease count. */
+async function failureNotes(db: Db, bugIds: number[]): Promise<Map<number, string>> {
+  if (!bugIds.length) return new Map();
+  const rows = await db
+    .select({ bugId: statusHistory.bugId, note: statusHistory.note })
+    .from(statusHistory)
+    .where(and(inArray(statusHistory.bugId, bugIds), eq(statusHistory.toStatus, 'FAILED')))
+    .orderBy(desc(statusHistory.id));
+  const notes = new Map<number, string>();
+  for (const row of rows) if (row.note && !notes.has(row.bugId)) notes.set(row.bugId, row.note);
+  return notes;
+}
+
+/** Renders each draft once; the payload is stored with the row, so retries repeat it exactly. */
+async function render(run: Run, drafts: AlertRow[][][]): Promise<Message[]> {
+  const { ctx, config } = run;
+  const leads = drafts.flat().map((rows) => rows[0]!);
+  const notes = await failureNotes(
+    run.db,
+    leads.filter((r) => r.kind === 'failed').map((r) => r.bugId),
+  );
+  return drafts.map((groups) => {
+    const lead = groups[0]![0]!;
+    const targets = targetsOf(run, lead.projectId);
+    const project = { id: lead.projectId, name: ctx.projects.get(lead.projectId)?.name ?? lead.projectId };
+    const merged = groups.flat().filter((r) => r !== lead);
+    if (groups.length > 1) {
+      const bugRows = groups.map((rows) => ctx.bugs.get(rows[0]!.bugId)!);
+      const payload: AlertPayload = {
+        ...(targets.slack && { slack: slackDigest(project, bugRows, config) }),
+        ...(targets.webhook && { webhook: webhookDigest(project, bugRows, config) }),
+      };
+      return { lead, merged, payload, size: groups.length };
+    }
+    const bug = ctx.bugs.get(lead.bugId)!;
+    const previous = ctx.throttles.get(lead.bugId);
+    const view: AlertView = {
+      kind: lead.kind,
+      kinds: [...new Set(groups[0]!.map((r) => r.kind))],
+      bug,
+      project,
+      sinceLast:
+        previous && previous.alertId !== lead.id
+          ? Math.max(0, bug.occurrenceCount - previous.occurrencesAtAlert)
+          : null,
+      note: lead.kind === 'failed' ? (notes.get(bug.id) ?? null) : null,
+      queuedAt: lead.createdAt,
+    };
+    const payload: AlertPayload = {
+      ...(targets.slack && { slack: slackMessage(view, config) }),
+      ...(targets.webhook && { webhook: webhookMessage(view, config) }),
+    };
+    return { lead, merged, payload, size: 1 };
+  });
+}
+
+/** Posts a message to every target that has not taken it yet, then settles its rows. */
+async function deliver(run: Run, message: Message, options: FlushOptions) {
+  const { lead, merged, payload } = message;
+  const { settle, now } = run;
+  const log = options.log ?? logLine;
+  const targets = targetsOf(run, lead.projectId);
+  const delivered = new Set(lead.delivered ?? []);
+  const due = (Object.keys(payload) as AlertTarget[]).filter((t) => !delivered.has(t) && targets[t]);
+  if (!due.length && !delivered.size) {
+    settle.suppress([lead, ...merged], 'no alert target configured');
+    return;
+  }
+  if (merged.length) settle.suppress(merged, `merged into alert #${lead.id}`);
+
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const outcomes = await Promise.all(
+    due.map(async (target) => ({
+      target,
+      outcome: await post(targets[target]!, payload[target], options.fetch ?? fetch, timeoutMs),
+    })),
+  );
+  const errors: string[] = [];
+  let retryAfterMs = 0;
+  for (const { target, outcome } of outcomes) {
+    if (outcome.ok) delivered.add(target);
+    else {
+      errors.push(`${target}: ${outcome.error}`);
+      retryAfterMs = Math.max(retryAfterMs, outcome.retryAfterMs ?? 0);
+    }
+  }
+
+  const attempts = lead.attempts + 1;
+  const written = { attempts, payload, delivered: [...delivered] };
+  const fields = {
+    alert_id: lead.id,
+    bug_id: lead.bugId,
+    project_id: lead.projectId,
+    kind: lead.kind,
+    ...(message.size > 1 && { digest_of: message.size }),
+  };
+  const error = errors.join('; ');
+  if (!errors.length) {
+    settle.settle(lead, 'sent', { ...written, sentAt: now.toISOString(), lastError: null });
+    log({ level: 'info', msg: 'alert sent', ...fields, targets: [...delivered] });
+  } else if (attempts >= ALERT_MAX_ATTEMPTS) {
+    settle.settle(lead, 'dead', { ...written, lastError: error });
+    log({ level: 'error', msg: 'alert dead', ...fields, attempts, error });
+  } else {
+    const next = new Date(now.getTime() + Math.max(retryDelayMs(attempts), retryAfterMs)).toISOString();
+    settle.settle(lead, 'retrying', { ...written, nextAttemptAt: next, lastError: error });
+    log({ level: 'warn', msg: 'alert delivery failed', ...fields, attempts, next_attempt_at: next, error });
+  }
+}
+
+/**
+ * Delivers due alerts: claims them, applies the project's switches, the per-bug throttle
+ * and the new-bug digest, posts to Slack and the generic webhook, and records the outcome
+ * (sent, retry with backoff, or dead). A receiver never makes it throw; the database may.
+ *
+ * Without options, calls on one database handle coalesce: while a flush runs, every new
+ * call shares the one run that follows it, which still sees everything queued by then.
+ * A burst of new bugs thus costs two flushes, not one per report.
+ */
+export function flushAlerts(db: Db, config: AlertConfig, options: FlushOptions = {}): Promise<FlushResult> {
+  if (Object.keys(options).length) return flushAll(db, config, options);
+  let queue = queues.get(db);
+  if (!queue) {
+    queue = new FlushQueue();
+    queues.set(db, queue);
+  }
+  return queue.run(() => flushAll(db, config, options));
+}
+
+const queues = new WeakMap<Db, FlushQueue>();
+
+class FlushQueue {
+  private running: Promise<void> | null = null;
+  private next: Promise<FlushResult> | null = null;
+
+  run(task: () => Promise<FlushResult>): Promise<FlushResult> {
+    if (!this.running) return this.start(task);
+    this.next ??= this.running.then(() => {
+      this.next = null;
+      return this.start(task);
+    });
+    return this.next;
+  }
+
+  private start(task: () => Promise<FlushResult>): Promise<FlushResult> {
+    const result = task();
+    const done = result.then(
+      () => {},
+      () => {},
+    );
+    this.running = done;
+    void done.then(() => {
+      if (this.running === done) this.running = null;
+    });
+    return result;
+  }
+}
+
+async function flushAll(db: Db, config: AlertConfig, options: FlushOptions): Promise<FlushResult> {
+  const total: FlushResult = { sent: 0, held: 0, retrying: 0, dead: 0, suppressed: 0 };
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    const { result, claimed } = await flushOnce(db, config, options);
+    for (const key of Object.keys(total) as (keyof FlushResult)[]) total[key] += result[key];
+    if (claimed < CLAIM_LIMIT) break;
+  }
+  return total;
+}
+
+async function flushOnce(db: Db, config: AlertConfig, options: FlushOptions) {
+  const now = options.now ?? new Date();
+  const token = crypto.randomUUID();
+  const claimed = await whenFree(() => claimDue(db, now, token));
+  const settle = new Settlement(db, token);
+  if (!claimed.length) return { result: settle.result, claimed: 0 };
+
+  // Until something is sent, a failure gives the rows back at once rather than when the
+  // claim lapses.
+  const release = () =>
+    whenFree(() =>
+      db
+        .update(alertOutbox)
+        .set({ state: 'pending', claimToken: null, nextAttemptAt: now.toISOString() })
+        .where(eq(alertOutbox.claimToken, token)),
+    );
+  let run: Run;
+  const messages: Message[] = [];
+  try {
+    run = { db, config, now, ctx: await loadContext(db, claimed), settle };
+    // A row with a payload was rendered before and failed somewhere: it already holds its
+    // bug's window, so it goes out again as it was.
+    for (const row of claimed.filter((r) => r.payload)) {
+      messages.push({ lead: row, merged: [], payload: row.payload!, size: 1 });
+    }
+    const open = applyThrottle(
+      run,
+      claimed.filter((row) => !row.payload),
+    );
+    messages.push(...(await render(run, await takeWindows(run, open))));
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  await Promise.all(messages.map((message) => deliver(run, message, options)));
+  await whenFree(() => batch(db, settle.items), 12);
+  return { result: settle.result, claimed: claimed.length };
+}
+
+// ---------------------------------------------------------------------------------------
+// Alerts the sweep queues: these have no request that causes them.
+
+/**
+ * The select list of an INSERT … SELECT into alert_outbox from `bugs`: drizzle names every
+ * column of the table, so each one needs a value here.
+ */
+export function outboxRowOf(kind: AlertKind, at: string) {
+  return {
+    id: sql<number>`NULL`.as('id'),
+    bugId: bugs.id,
+    projectId: bugs.projectId,
+    kind: sql<AlertKind>`${kind}`.as('kind'),
+    state: sql<string>`'pending'`.as('state'),
+    attempts: sql<number>`0`.as('attempts'),
+    nextAttemptAt: sql<string>`${at}`.as('next_attempt_at'),
+    lastError: sql<string | null>`NULL`.as('last_error'),
+    createdAt: sql<string>`${at}`.as('created_at'),
+    sentAt: sql<string | null>`NULL`.as('sent_at'),
+    claimToken: sql<string | null>`NULL`.as('claim_token'),
+    payload: sql<null>`NULL`.as('payload'),
+    delivered: sql<null>`NULL`.as('delivered'),
+    note: sql<string | null>`NULL`.as('note'),
+  };
+}
+
+const MAX_RECURRING_DOUBLINGS = 5;
+
+/**
+ * "Still occurring": a bug nobody has fixed yet that kept happening after its last alert
+ * gets one more once the window has passed, so the occurrences held back by the throttle
+ * are summarised. Each one in a row doubles the wait (up to 32 windows): a bug that never
+ * stops does not page the channel every hour forever.
+ */
+export function queueRecurring(db: Db, now: Date, throttleMinutes: number) {
+  const windowMs = throttleMinutes * 60_000;
+  const cutoffs = Array.from({ length: MAX_RECURRING_DOUBLINGS + 1 }, (_, n) =>
+    new Date(now.getTime() - windowMs * 2 ** n).toISOString(),
+  );
+  const cutoff = sql.join(
+    [
+      sql`CASE min(${alertThrottle.recurringStreak}, ${MAX_RECURRING_DOUBLINGS})`,
+      ...cutoffs.map((c, n) => sql`WHEN ${n} THEN ${c}`),
+      sql`END`,
+    ],
+    sql` `,
+  );
+  const at = now.toISOString();
+  return db
+    .insert(alertOutbox)
+    .select(
+      db
+        .select(outboxRowOf('recurring', at))
+        .from(alertThrottle)
+        .innerJoin(bugs, eq(bugs.id, alertThrottle.bugId))
+        .where(
+          and(
+            inArray(bugs.status, [...RECURRING_STATUSES]),
+            sql`${bugs.occurrenceCount} > ${alertThrottle.occurrencesAtAlert}`,
+            sql`${alertThrottle.lastAlertAt} <= ${cutoff}`,
+            sql`NOT EXISTS (SELECT 1 FROM ${alertOutbox} o WHERE o.bug_id = ${bugs.id} AND o.state IN ('pending', 'sending'))`,
+          ),
+        ),
+    )
+    .returning({ id: alertOutbox.id });
+}
+
+/** One reminder per stay in PENDING_REVIEW: a later stay (after a reopen) gets its own. */
+export function queueReviewReminders(db: Db, now: Date, reminderHours: number) {
+  const at = now.toISOString();
+  const cutoff = new Date(now.getTime() - reminderHours * 3_600_000).toISOString();
+  return db
+    .insert(alertOutbox)
+    .select(
+      db
+        .select(outboxRowOf('reminder', at))
+        .from(bugs)
+        .where(
+          and(
+            eq(bugs.status, 'PENDING_REVIEW'),
+            lte(bugs.statusChangedAt, cutoff),
+            sql`NOT EXISTS (SELECT 1 FROM ${alertOutbox} o WHERE o.bug_id = ${bugs.id} AND o.kind = 'reminder' AND o.created_at >= ${bugs.statusChangedAt})`,
+          ),
+        ),
+    )
+    .returning({ id: alertOutbox.id });
+}
+
+/**
+ * Settled rows are kept as a delivery log for the retention period. Reminder rows stay:
+ * they are what makes a reminder once per review, however long the review takes.
+ */
+export function purgeSettledAlerts(db: Db, cutoff: string) {
+  return db
+    .delete(alertOutbox)
+    .where(
+      and(
+        inArray(alertOutbox.state, ['sent', 'suppressed', 'dead']),
+        lte(alertOutbox.createdAt, cutoff),
+        notInArray(alertOutbox.kind, ['reminder']),
+      ),
+    )
+    .returning({ id: alertOutbox.id });
+}
+
+/** Posts a test message to a project's targets now, so a person can check the setup. */
+export async function sendTestAlert(
+  config: AlertConfig,
+  project: ProjectRow,
+  options: FlushOptions = {},
+): Promise<{ target: AlertTarget; ok: boolean; error?: string }[]> {
+  const targets = alertTargets(config, project.alertSettings);
+  const name = project.name ?? project.id;
+  const url = projectUrl(config, project.id);
+  const summary = `Test message: alerts for ${name} reach this channel.`;
+  const bodies: Record<AlertTarget, Record<string, unknown>> = {
+    slack: {
+      text: esc(summary),
+      blocks: [
+        {
+          type: 'section',
+          text: {
+            type: 'mrkdwn',
+            text: `:white_check_mark: Test message: alerts for *${esc(name, 100)}* reach this channel.${url ? `\n${slackLink(url, 'Open it in Log Center')}` : ''}`,
+          },
+        },
+      ],
+    },
+    webhook: { event: 'test', project: { id: project.id, name }, url, summary },
+  };
+  const fetchImpl = options.fetch ?? fetch;
+  return Promise.all(
+    (Object.keys(targets) as AlertTarget[]).map(async (target) => {
+      const outcome = await post(
+        targets[target]!,
+        bodies[target],
+        fetchImpl,
+        options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      );
+      return outcome.ok ? { target, ok: true } : { target, ok: false, error: outcome.error };
+    }),
+  );
+}
+
+function logLine(line: Record<string, unknown>) {
+  const text = JSON.stringify(line);
+  if (line.level === 'error') console.error(text);
+  else if (line.level === 'warn') console.warn(text);
+  else console.log(text);
+}
