@@ -95,9 +95,12 @@ async function startProcess(
   };
 }
 
+/** The same node flags as `npm start`. */
+const SERVER_NODE_FLAGS = ['--enable-source-maps', '--max-semi-space-size=4'];
+
 const startLogCenter = (dataDir: string) =>
   startProcess(
-    ['dist/server/node.mjs'],
+    [...SERVER_NODE_FLAGS, 'dist/server/node.mjs'],
     { PORT: '0', LOG_CENTER_DATA_DIR: dataDir, LOG_CENTER_API_TOKEN: TOKEN, RATE_LIMIT_PER_MINUTE: '0' },
     /listening on (http:\/\/\S+)/,
   );
@@ -143,8 +146,8 @@ function parseWrk(out: string): LoadResult {
   const errors = out.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
   return {
     rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? 0),
-    p50: ms(out.match(/50%\s+(\S+)/)?.[1] ?? '0ms'),
-    p99: ms(out.match(/99%\s+(\S+)/)?.[1] ?? '0ms'),
+    p50: ms(out.match(/^\s+50%\s+(\S+)/m)?.[1] ?? ''),
+    p99: ms(out.match(/^\s+99%\s+(\S+)/m)?.[1] ?? ''),
     requests,
     non2xx: Number(out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0),
     errors: errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0,

@@ -15,7 +15,7 @@ import { flushAlerts } from './services/alerts';
 import { defaultGroupCommit, type GroupCommitOptions, GroupCommitSink } from './services/group-commit';
 import { ProjectCache } from './services/ingest';
 import { ProjectSettingsCache, RateLimiter } from './services/ingest-gate';
-import { sweep } from './services/lifecycle';
+import { refreshPlannerStats, sweep } from './services/lifecycle';
 
 const repoRoot = projectRoot();
 
@@ -68,6 +68,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const handle = await openLibsql(databaseUrl, env.LIBSQL_AUTH_TOKEN);
   await migrateLibsql(handle);
+  await refreshPlannerStats(handle.db, 'full');
 
   const knownProjects = new ProjectCache();
   const filePath = databaseUrl.startsWith('file:')

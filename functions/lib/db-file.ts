@@ -77,13 +77,14 @@ export function openFileWriter(path: string): FileWriter {
     for (const waiter of pending.values()) waiter.reject(error);
     pending.clear();
   });
-  // Idle between batches must not keep the process alive on its own.
+  // An idle writer must not keep the process alive on its own; a batch in flight must.
   worker.unref();
 
   const run: BatchRunner = (statements: Statement[]) => {
     if (failure) return Promise.reject(failure);
     const id = nextId++;
     return new Promise<Rows[]>((resolve, reject) => {
+      if (pending.size === 0) worker.ref();
       pending.set(id, { resolve, reject });
       worker.postMessage({ id, statements });
     });

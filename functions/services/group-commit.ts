@@ -12,7 +12,7 @@ export interface GroupCommitOptions {
   maxQueue: number;
 }
 
-export const defaultGroupCommit: GroupCommitOptions = { maxDelayMs: 2, maxBatch: 256, maxQueue: 10_000 };
+export const defaultGroupCommit: GroupCommitOptions = { maxDelayMs: 2, maxBatch: 256, maxQueue: 2_000 };
 
 interface Pending {
   report: NormalisedReport;
