@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -157,6 +158,46 @@ describe('size limits', () => {
     const project = uniqueProject();
     const body = runtimeReport(project, { context: { blob: 'z'.repeat(250 * 1024) } });
     expect((await lc.report(body)).status).toBe(200);
+  });
+});
+
+describe('bodies of unknown length (chunked)', () => {
+  const sendChunked = (body: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(
+        `${lc.url}/api/v1/logs/report`,
+        { method: 'POST', headers: { 'Content-Type': 'text/plain' } },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => {
+            text += d;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      // Written in pieces, so Node sends Transfer-Encoding: chunked and no Content-Length.
+      for (let i = 0; i < body.length; i += 16 * 1024) req.write(body.slice(i, i + 16 * 1024));
+      req.end();
+    });
+
+  it('accepts a chunked report under the limit', async () => {
+    const project = uniqueProject();
+    const answer = await sendChunked(
+      JSON.stringify(runtimeReport(project, { context: { pad: 'p'.repeat(40_000) } })),
+    );
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text).message).toBe('Log reported');
+  });
+
+  it('stops reading a chunked body at 256 KiB and stores nothing', async () => {
+    const project = uniqueProject();
+    const answer = await sendChunked(
+      JSON.stringify(runtimeReport(project, { context: { pad: 'p'.repeat(400_000) } })),
+    );
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.text).error.code).toBe('payload_too_large');
+    expect(await bugCount(project)).toBe(0);
   });
 });
 
