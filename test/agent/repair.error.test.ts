@@ -4,39 +4,24 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runOnce } from '../../agent/src/agent';
-import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
+import { uniqueProject } from '../helpers/server';
 import {
   agentConfig,
   bugDetail,
   CART_JS,
   createRepos,
   fixerCommand,
-  type GiteaStandIn,
   git,
   type Repos,
   readRecord,
   seedBug,
-  startGiteaStandIn,
+  useAgentSuite,
 } from './support';
 
-let lc: LogCenterHandle;
-let gitea: GiteaStandIn;
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  lc = await startLogCenter();
-  gitea = await startGiteaStandIn();
-});
-afterAll(async () => {
-  await gitea.close();
-  await lc.stop();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-  gitea.requests.length = 0;
-});
+const suite = useAgentSuite();
+const { cleanups } = suite;
 
 /** A bug in a fresh repository pair, run once through the agent with the given fixer mode. */
 async function attempt(
@@ -47,13 +32,16 @@ async function attempt(
   const r = await createRepos();
   cleanups.push(r.cleanup);
   const project = uniqueProject(`agent_${mode}`);
-  const bugId = await seedBug(lc, project, { repo_url: `${gitea.url}/acme/shop.git`, local_path: r.work });
+  const bugId = await seedBug(suite.lc, project, {
+    repo_url: `${suite.gitea.url}/acme/shop.git`,
+    local_path: r.work,
+  });
   await prepare?.(r);
   const record = join(r.root, 'fixer.json');
   const lines: string[] = [];
   const started = Date.now();
   const summary = await runOnce(
-    agentConfig(lc, gitea, {
+    agentConfig(suite.lc, suite.gitea, {
       AGENT_PROJECTS: project,
       AGENT_WORKDIR: join(r.root, 'agent-work'),
       AGENT_FIXER_CMD: fixerCommand(mode, record),
@@ -61,7 +49,7 @@ async function attempt(
     }),
     { progress: (line) => lines.push(line) },
   );
-  const bug = await bugDetail(lc, bugId);
+  const bug = await bugDetail(suite.lc, bugId);
   return { r, bugId, summary, bug, lines, record, elapsedMs: Date.now() - started };
 }
 
@@ -107,7 +95,7 @@ describe('the repair fails', () => {
     expect(bug.repair_reports[0]!.analysis).toContain('I could not find the cause');
     await expectUntouched(r);
     expect(await git(r.work, 'status', '--porcelain')).toBe('');
-    expect(gitea.requests).toEqual([]);
+    expect(suite.gitea.requests).toEqual([]);
   });
 
   it('when the tests fail after the fix, with the test output in the report', async () => {
@@ -130,7 +118,7 @@ describe('the repair fails', () => {
     // the broken change is gone from the developer's checkout
     expect(await readFile(join(r.work, 'src/cart.js'), 'utf8')).toBe(CART_JS);
     expect(await git(r.work, 'status', '--porcelain')).toBe('');
-    expect(gitea.requests).toEqual([]);
+    expect(suite.gitea.requests).toEqual([]);
   });
 
   it('when the fixer runs past AGENT_FIXER_TIMEOUT_SECONDS, ending everything it started', async () => {
@@ -178,8 +166,11 @@ describe('the repair fails', () => {
     const r = await createRepos();
     cleanups.push(r.cleanup);
     const project = uniqueProject('agent_blocked');
-    const first = await seedBug(lc, project, { repo_url: `${gitea.url}/acme/shop.git`, local_path: r.work });
-    const res = await lc.report({
+    const first = await seedBug(suite.lc, project, {
+      repo_url: `${suite.gitea.url}/acme/shop.git`,
+      local_path: r.work,
+    });
+    const res = await suite.lc.report({
       project_id: project,
       environment: 'production',
       level: 'ERROR',
@@ -196,7 +187,7 @@ describe('the repair fails', () => {
     const lines: string[] = [];
 
     const summary = await runOnce(
-      agentConfig(lc, gitea, {
+      agentConfig(suite.lc, suite.gitea, {
         AGENT_PROJECTS: project,
         AGENT_WORKDIR: join(r.root, 'agent-work'),
         AGENT_FIXER_CMD: fixerCommand('fix'),
@@ -206,7 +197,10 @@ describe('the repair fails', () => {
 
     expect(summary.claimed).toBe(1);
     expect(summary.outcomes[0]).toMatchObject({ status: 'FAILED', stage: 'repository' });
-    const statuses = [(await bugDetail(lc, first)).status, (await bugDetail(lc, second)).status].sort();
+    const statuses = [
+      (await bugDetail(suite.lc, first)).status,
+      (await bugDetail(suite.lc, second)).status,
+    ].sort();
     expect(statuses).toEqual(['FAILED', 'NEW']);
     expect(lines).toContain(
       `not claiming more bugs of ${project} in this run: the repository could not be prepared`,
@@ -221,8 +215,8 @@ describe('the repair fails', () => {
       'gitea refused the pull request (401: the stand-in does not know this token)',
     );
     expect(outcome.reason).toContain(`${outcome.branch} is pushed to origin; open it by hand`);
-    expect(gitea.requests).toHaveLength(1);
-    expect(gitea.requests[0]!.headers.authorization).toBe('token not-the-token');
+    expect(suite.gitea.requests).toHaveLength(1);
+    expect(suite.gitea.requests[0]!.headers.authorization).toBe('token not-the-token');
 
     expect(bug.status).toBe('FAILED');
     expect(bug.pr_number).toBeNull();
@@ -246,17 +240,20 @@ describe('the repair fails', () => {
     expect(summary.outcomes).toMatchObject([{ bugId, status: 'FAILED' }]);
     expect(summary.outcomes[0]!.reason).toMatch(/^no test command: set AGENT_TEST_CMD/);
     expect(await r.originBranches()).toEqual(['main']);
-    expect(gitea.requests).toEqual([]);
+    expect(suite.gitea.requests).toEqual([]);
   });
 
   it('when the agent is asked to stop mid-repair', async () => {
     const r = await createRepos();
     cleanups.push(r.cleanup);
     const project = uniqueProject('agent_stop');
-    const bugId = await seedBug(lc, project, { repo_url: `${gitea.url}/acme/shop.git`, local_path: r.work });
+    const bugId = await seedBug(suite.lc, project, {
+      repo_url: `${suite.gitea.url}/acme/shop.git`,
+      local_path: r.work,
+    });
     const stop = new AbortController();
     const summary = await runOnce(
-      agentConfig(lc, gitea, {
+      agentConfig(suite.lc, suite.gitea, {
         AGENT_PROJECTS: project,
         AGENT_WORKDIR: join(r.root, 'agent-work'),
         AGENT_FIXER_CMD: fixerCommand('hang'),
@@ -271,7 +268,7 @@ describe('the repair fails', () => {
     expect(summary.outcomes).toMatchObject([
       { bugId, status: 'FAILED', reason: 'fixer stopped because the agent is shutting down' },
     ]);
-    expect((await bugDetail(lc, bugId)).status).toBe('FAILED');
+    expect((await bugDetail(suite.lc, bugId)).status).toBe('FAILED');
     await expectUntouched(r);
   });
 });

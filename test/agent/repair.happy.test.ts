@@ -6,38 +6,23 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runForever, runOnce } from '../../agent/src/agent';
-import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
+import { uniqueProject } from '../helpers/server';
 import {
   agentConfig,
   bugDetail,
   createRepos,
   fixerCommand,
-  type GiteaStandIn,
   git,
   type Repos,
   readRecord,
   seedBug,
-  startGiteaStandIn,
+  useAgentSuite,
 } from './support';
 
-let lc: LogCenterHandle;
-let gitea: GiteaStandIn;
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  lc = await startLogCenter();
-  gitea = await startGiteaStandIn();
-});
-afterAll(async () => {
-  await gitea.close();
-  await lc.stop();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-  gitea.requests.length = 0;
-});
+const suite = useAgentSuite();
+const { cleanups } = suite;
 
 async function repos(): Promise<Repos> {
   const created = await createRepos();
@@ -49,15 +34,15 @@ describe('a bug the fixer can repair', () => {
   it('ends PENDING_REVIEW with a pushed fix branch, a Gitea pull request and a full repair report', async () => {
     const r = await repos();
     const project = uniqueProject('agent_happy');
-    const bugId = await seedBug(lc, project, {
-      repo_url: `${gitea.url}/acme/shop.git`,
+    const bugId = await seedBug(suite.lc, project, {
+      repo_url: `${suite.gitea.url}/acme/shop.git`,
       local_path: r.work,
     });
     const record = join(r.root, 'fixer.json');
     const lines: string[] = [];
 
     const summary = await runOnce(
-      agentConfig(lc, gitea, {
+      agentConfig(suite.lc, suite.gitea, {
         AGENT_PROJECTS: project,
         AGENT_WORKDIR: join(r.root, 'agent-work'),
         AGENT_FIXER_CMD: fixerCommand('fix', record),
@@ -93,11 +78,11 @@ describe('a bug the fixer can repair', () => {
     expect(await r.localBranches()).toEqual(['main']);
 
     // the pull request, as Gitea received it
-    expect(gitea.requests).toHaveLength(1);
-    const pr = gitea.requests[0]!;
+    expect(suite.gitea.requests).toHaveLength(1);
+    const pr = suite.gitea.requests[0]!;
     expect(pr.method).toBe('POST');
     expect(pr.path).toBe('/api/v1/repos/acme/shop/pulls');
-    expect(pr.headers.authorization).toBe(`token ${gitea.token}`);
+    expect(pr.headers.authorization).toBe(`token ${suite.gitea.token}`);
     expect(pr.body).toMatchObject({ title: `fix: auto repair bug #${bugId}`, head: branch, base: 'main' });
     const description = String(pr.body.body);
     expect(description).toContain(`Bug #${bugId}`);
@@ -111,11 +96,11 @@ describe('a bug the fixer can repair', () => {
     expect(description).toContain('Review before merging');
 
     // Log Center: status, PR card, report and history
-    const bug = await bugDetail(lc, bugId);
+    const bug = await bugDetail(suite.lc, bugId);
     expect(bug).toMatchObject({
       status: 'PENDING_REVIEW',
       pr_number: 1,
-      pr_url: `${gitea.url}/acme/shop/pulls/1`,
+      pr_url: `${suite.gitea.url}/acme/shop/pulls/1`,
       branch_name: branch,
       claimed_by: null,
     });
@@ -126,7 +111,7 @@ describe('a bug the fixer can repair', () => {
       test_passed: true,
       branch_name: branch,
       pr_number: 1,
-      pr_url: `${gitea.url}/acme/shop/pulls/1`,
+      pr_url: `${suite.gitea.url}/acme/shop/pulls/1`,
       // input + cache creation + cache reads; the costliest model of modelUsage
       tokens_in: 1500,
       tokens_out: 345,
@@ -142,7 +127,7 @@ describe('a bug the fixer can repair', () => {
       to_status: 'PENDING_REVIEW',
       actor: 'agent-test',
     });
-    expect(bug.history.at(-1)!.note).toContain(`${gitea.url}/acme/shop/pulls/1`);
+    expect(bug.history.at(-1)!.note).toContain(`${suite.gitea.url}/acme/shop/pulls/1`);
 
     // what the fixer was given
     const seen = (await readRecord(record))!;
@@ -174,12 +159,12 @@ describe('a bug the fixer can repair', () => {
     const r = await repos();
     const project = uniqueProject('agent_clone');
     const workdir = join(r.root, 'agent-work');
-    const first = await seedBug(lc, project, {
+    const first = await seedBug(suite.lc, project, {
       repo_url: r.origin,
       local_path: join(r.root, 'no-such-checkout'),
       test_command: 'node test/cart.test.js',
     });
-    const config = agentConfig(lc, gitea, {
+    const config = agentConfig(suite.lc, suite.gitea, {
       AGENT_PROJECTS: project,
       AGENT_WORKDIR: workdir,
       AGENT_FIXER_CMD: fixerCommand('fix'),
@@ -195,7 +180,7 @@ describe('a bug the fixer can repair', () => {
       true,
     );
     // owner and repository come from repo_url, even when it is a path
-    expect(gitea.requests[0]?.path).toBe('/api/v1/repos/acme/shop/pulls');
+    expect(suite.gitea.requests[0]?.path).toBe('/api/v1/repos/acme/shop/pulls');
     const branch = summary.outcomes[0]!.branch!;
     expect(await r.originRef(`refs/heads/${branch}`)).not.toBeNull();
     expect(await r.originRef('refs/heads/main')).toBe(r.mainBefore);
@@ -203,7 +188,7 @@ describe('a bug the fixer can repair', () => {
     expect(await readFile(join(r.work, 'src/cart.js'), 'utf8')).not.toContain('??');
 
     // the same error in another file is another bug; the second run fetches into the existing clone
-    const res = await lc.report({
+    const res = await suite.lc.report({
       project_id: project,
       environment: 'production',
       level: 'ERROR',
@@ -219,20 +204,20 @@ describe('a bug the fixer can repair', () => {
     const again = await runOnce(config, { progress: (line) => lines.push(line) });
     expect(again.outcomes).toMatchObject([{ bugId: second, status: 'PENDING_REVIEW' }]);
     expect(lines.filter((line) => line.includes('cloning'))).toHaveLength(1);
-    expect((await bugDetail(lc, second)).status).toBe('PENDING_REVIEW');
+    expect((await bugDetail(suite.lc, second)).status).toBe('PENDING_REVIEW');
   });
 
   it('runs the fixer and the tests in local_path when it is a package inside a larger repository', async () => {
     const r = await createRepos({ packageDir: 'packages/shop' });
     cleanups.push(r.cleanup);
     const project = uniqueProject('agent_monorepo');
-    const bugId = await seedBug(lc, project, {
-      repo_url: `${gitea.url}/acme/shop.git`,
+    const bugId = await seedBug(suite.lc, project, {
+      repo_url: `${suite.gitea.url}/acme/shop.git`,
       local_path: join(r.work, 'packages/shop'),
     });
     const record = join(r.root, 'fixer.json');
     const summary = await runOnce(
-      agentConfig(lc, gitea, {
+      agentConfig(suite.lc, suite.gitea, {
         AGENT_PROJECTS: project,
         AGENT_WORKDIR: join(r.root, 'agent-work'),
         AGENT_FIXER_CMD: fixerCommand('fix', record),
@@ -240,7 +225,7 @@ describe('a bug the fixer can repair', () => {
     );
     expect(summary.outcomes).toMatchObject([{ bugId, status: 'PENDING_REVIEW' }]);
     expect((await readRecord(record))!.cwd).toBe(join(r.work, 'packages/shop'));
-    const report = (await bugDetail(lc, bugId)).repair_reports[0]!;
+    const report = (await bugDetail(suite.lc, bugId)).repair_reports[0]!;
     expect([...(report.modified_files as string[])].sort()).toEqual([
       'packages/shop/src/cart.js',
       'packages/shop/test/cart.test.js',
@@ -254,7 +239,7 @@ describe('a bug the fixer can repair', () => {
     const stop = new AbortController();
     const lines: string[] = [];
     const running = runForever(
-      agentConfig(lc, gitea, {
+      agentConfig(suite.lc, suite.gitea, {
         AGENT_PROJECTS: project,
         AGENT_POLL_SECONDS: '1',
         AGENT_WORKDIR: join(r.root, 'agent-work'),
@@ -263,13 +248,16 @@ describe('a bug the fixer can repair', () => {
       { signal: stop.signal, progress: (line) => lines.push(line) },
     );
     await new Promise((done) => setTimeout(done, 300));
-    const bugId = await seedBug(lc, project, { repo_url: `${gitea.url}/acme/shop.git`, local_path: r.work });
+    const bugId = await seedBug(suite.lc, project, {
+      repo_url: `${suite.gitea.url}/acme/shop.git`,
+      local_path: r.work,
+    });
 
     const deadline = Date.now() + 20_000;
-    while ((await bugDetail(lc, bugId)).status !== 'PENDING_REVIEW' && Date.now() < deadline) {
+    while ((await bugDetail(suite.lc, bugId)).status !== 'PENDING_REVIEW' && Date.now() < deadline) {
       await new Promise((done) => setTimeout(done, 100));
     }
-    expect((await bugDetail(lc, bugId)).status).toBe('PENDING_REVIEW');
+    expect((await bugDetail(suite.lc, bugId)).status).toBe('PENDING_REVIEW');
     const stopped = Date.now();
     stop.abort();
     await running;
@@ -281,9 +269,15 @@ describe('a bug the fixer can repair', () => {
     const r = await repos();
     const mine = uniqueProject('agent_scope');
     const other = uniqueProject('agent_other');
-    const bugId = await seedBug(lc, mine, { repo_url: `${gitea.url}/acme/shop.git`, local_path: r.work });
-    const otherBug = await seedBug(lc, other, { repo_url: `${gitea.url}/acme/shop.git`, local_path: r.work });
-    const cicd = await lc.report({
+    const bugId = await seedBug(suite.lc, mine, {
+      repo_url: `${suite.gitea.url}/acme/shop.git`,
+      local_path: r.work,
+    });
+    const otherBug = await seedBug(suite.lc, other, {
+      repo_url: `${suite.gitea.url}/acme/shop.git`,
+      local_path: r.work,
+    });
+    const cicd = await suite.lc.report({
       project_id: mine,
       environment: 'main',
       level: 'ERROR',
@@ -294,7 +288,7 @@ describe('a bug the fixer can repair', () => {
     const cicdBug = ((await cicd.json()) as { id: number }).id;
 
     const summary = await runOnce(
-      agentConfig(lc, gitea, {
+      agentConfig(suite.lc, suite.gitea, {
         AGENT_PROJECTS: mine,
         AGENT_WORKDIR: join(r.root, 'agent-work'),
         AGENT_FIXER_CMD: fixerCommand('fix'),
@@ -302,7 +296,7 @@ describe('a bug the fixer can repair', () => {
     );
 
     expect(summary.outcomes.map((o) => o.bugId)).toEqual([bugId]);
-    expect((await bugDetail(lc, otherBug)).status).toBe('NEW');
-    expect((await bugDetail(lc, cicdBug)).status).toBe('NEW');
+    expect((await bugDetail(suite.lc, otherBug)).status).toBe('NEW');
+    expect((await bugDetail(suite.lc, cicdBug)).status).toBe('NEW');
   });
 });

@@ -6,9 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { type AgentConfig, loadConfig } from '../../agent/src/config';
 import { runtimeReport } from '../helpers/payloads';
-import type { LogCenterHandle } from '../helpers/server';
+import { type LogCenterHandle, startLogCenter } from '../helpers/server';
 
 const execFileAsync = promisify(execFile);
 
@@ -265,4 +266,29 @@ export function agentConfig(
 export async function readRecord(path: string): Promise<Record<string, unknown> | null> {
   if (!existsSync(path)) return null;
   return JSON.parse(await readFile(path, 'utf8'));
+}
+
+/**
+ * One real Log Center and one Gitea stand-in per suite, and the repositories a test created,
+ * removed after it.
+ */
+export function useAgentSuite() {
+  const suite = {
+    lc: undefined as unknown as LogCenterHandle,
+    gitea: undefined as unknown as GiteaStandIn,
+    cleanups: [] as Array<() => Promise<void>>,
+  };
+  beforeAll(async () => {
+    suite.lc = await startLogCenter();
+    suite.gitea = await startGiteaStandIn();
+  });
+  afterAll(async () => {
+    await suite.gitea.close();
+    await suite.lc.stop();
+  });
+  afterEach(async () => {
+    for (const cleanup of suite.cleanups.splice(0)) await cleanup();
+    suite.gitea.requests.length = 0;
+  });
+  return suite;
 }
