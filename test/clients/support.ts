@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
-import type { LogCenterHandle } from '../helpers/server';
+import type { ApiBug, LogCenterHandle } from '../helpers/server';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 
@@ -38,23 +38,7 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs 
   }
 }
 
-export interface StoredBug {
-  id: number;
-  source: string;
-  level: string;
-  environment: string;
-  version: string | null;
-  commit_hash: string | null;
-  occurrence_count: number;
-  error: {
-    type: string;
-    message: string;
-    file_path: string | null;
-    line_number: number | null;
-    stack_trace: string[];
-  };
-  context: Record<string, unknown>;
-}
+export type StoredBug = ApiBug;
 
 export async function bugsOf(lc: LogCenterHandle, projectId: string): Promise<StoredBug[]> {
   const res = await lc.api(`/api/v1/bugs?project_id=${encodeURIComponent(projectId)}&page_size=200`);

@@ -1,7 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { z } from '@hono/zod-openapi';
+import type { BugSchema } from '../../functions/routes/schemas';
 import { type RunningServer, type ServerOptions, startServer } from '../../functions/server';
+
+/** A bug as the API answers it, typed from the route's own schema. */
+export type ApiBug = z.infer<typeof BugSchema>;
 
 export interface LogCenterHandle {
   url: string;

@@ -4,29 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../monitor/src/config';
 import { jsonLogger, type LogFields } from '../../monitor/src/log';
 import { createMonitor, type MonitorMode } from '../../monitor/src/monitor';
-import type { LogCenterHandle } from '../helpers/server';
+import type { ApiBug, LogCenterHandle } from '../helpers/server';
 import { type FakeKube, startFakeKube } from './fake-kube';
 
 export const namespace = () => `ns-${randomBytes(4).toString('hex')}`;
 export const dashed = (projectId: string) => projectId.replaceAll('_', '-');
 
-export interface Bug {
-  id: number;
-  project_id: string;
-  source: string;
-  level: string;
-  environment: string;
-  status: string;
-  occurrence_count: number;
-  error: {
-    type: string;
-    message: string;
-    file_path: string | null;
-    line_number: number | null;
-    stack_trace: string[];
-  };
-  context: Record<string, unknown>;
-}
+export type Bug = ApiBug;
 
 export async function registerProject(
   lc: LogCenterHandle,
