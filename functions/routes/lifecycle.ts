@@ -68,7 +68,7 @@ const RepairReportBody = z
     test_output: z.string().max(128_000).nullish(),
     branch_name: z.string().max(255).nullish(),
     pr_number: z.number().int().positive().nullish(),
-    pr_url: z.string().max(2048).nullish(),
+    pr_url: z.string().url().max(2048).nullish(),
     duration_ms: z.number().int().nonnegative().nullish(),
     tokens_in: z.number().int().nonnegative().nullish(),
     tokens_out: z.number().int().nonnegative().nullish(),
