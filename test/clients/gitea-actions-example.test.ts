@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
-import { bugsOf, repoRoot } from './support';
+import { bugsOf, repoRoot, runProcess } from './support';
 
 interface Step {
   name?: string;
@@ -42,7 +41,7 @@ afterAll(async () => {
 });
 
 /** Runs the example's failure step as the runner would, with the step outcomes given. */
-function runReportStep(project: string, outcomes: { build: string; deploy: string }): Promise<string> {
+async function runReportStep(project: string, outcomes: { build: string; deploy: string }): Promise<string> {
   // The example writes logs to /tmp; keep this run's logs in its own folder.
   const script = reportStep.run!.replaceAll('/tmp/', `${workspace}/`);
   const env = {
@@ -61,20 +60,10 @@ function runReportStep(project: string, outcomes: { build: string; deploy: strin
     GITHUB_SERVER_URL: 'https://gitea.example.com',
     GITHUB_ACTOR: 'alice',
   };
-  return new Promise((done, fail) => {
-    const child = spawn('bash', ['-e', '-c', script], { cwd: workspace, env });
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.on('error', fail);
-    child.on('close', (code) =>
-      code === 0 ? done(output) : fail(new Error(`step exited ${code}: ${output}`)),
-    );
-  });
+  const exit = await runProcess('bash', ['-e', '-c', script], { cwd: workspace, env });
+  const output = exit.stdout + exit.stderr;
+  if (exit.code !== 0) throw new Error(`step exited ${exit.code}: ${output}`);
+  return output;
 }
 
 describe('gitea-actions-example.yaml', () => {

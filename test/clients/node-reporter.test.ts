@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureException as captureWithoutInit, init } from '../../clients/node/index';
 import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
-import { bugsOf, compileClient, lineOf, repoRoot, waitFor } from './support';
+import { bugsOf, compileClient, type Exit, lineOf, repoRoot, runProcess, waitFor } from './support';
 
 const serviceFile = join(import.meta.dirname, 'fixtures', 'node-service.mjs');
 const serviceSource = readFileSync(serviceFile, 'utf8');
@@ -177,30 +176,10 @@ describe('captureException', () => {
   });
 });
 
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
 function runService(scenario: string, env: Record<string, string>): Promise<Exit> {
-  const started = Date.now();
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [serviceFile, scenario], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', REPORTER_MODULE: reporterModule, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr, ms: Date.now() - started }));
+  return runProcess(process.execPath, [serviceFile, scenario], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '', REPORTER_MODULE: reporterModule, ...env },
   });
 }
 

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
-import { bugsOf, repoRoot } from './support';
+import { bugsOf, type Exit, repoRoot, runProcess } from './support';
 
 const script = join(repoRoot, 'clients', 'report-cicd-error.sh');
 
@@ -22,34 +21,14 @@ const giteaRun = {
   GITHUB_ACTOR: 'zyc',
 };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
 /** Runs the script with only PATH inherited, so the host's own CI variables cannot leak in. */
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const started = Date.now();
-  return new Promise((done, fail) => {
-    const child = spawn('bash', [script, ...args], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr, ms: Date.now() - started }));
+function run(args: string[], env: Record<string, string> = {}): Promise<Exit> {
+  return runProcess('bash', [script, ...args], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
   });
 }
 
-const output = (r: Run) => (r.stdout + r.stderr).trimEnd();
+const output = (r: Exit) => (r.stdout + r.stderr).trimEnd();
 
 let lc: LogCenterHandle;
 let dir: string;

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
@@ -53,4 +54,33 @@ export async function bugDetail(
   const res = await lc.api(`/api/v1/bugs/${id}`);
   if (res.status !== 200) throw new Error(`GET /api/v1/bugs/${id} answered ${res.status}`);
   return res.json();
+}
+
+export interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs a command to its end without blocking the event loop (the server runs in this process). */
+export function runProcess(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env: Record<string, string> },
+): Promise<Exit> {
+  const started = Date.now();
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, options);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr, ms: Date.now() - started }));
+  });
 }
