@@ -11,6 +11,7 @@ import {
 import type { Config } from '../lib/config';
 import { batch, type Db } from '../lib/db';
 import { ApiError, notFound } from '../lib/errors';
+import { STATUSES, type Status } from '../lib/vocabulary';
 import {
   type AlertConfig,
   type FlushOptions,
@@ -22,16 +23,7 @@ import {
 } from './alerts';
 import { getBugRow } from './bugs';
 
-export const STATUSES = [
-  'NEW',
-  'FIXING',
-  'PENDING_REVIEW',
-  'MERGED',
-  'DEPLOYED',
-  'FAILED',
-  'IGNORED',
-] as const;
-export type Status = (typeof STATUSES)[number];
+export { STATUSES, type Status } from '../lib/vocabulary';
 
 /** Names of the earlier nine-state workflow, still sent by older clients. */
 export const LEGACY_STATUSES: Record<string, Status> = {

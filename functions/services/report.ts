@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { FieldError } from '../lib/errors';
 
-export const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
-export type Level = (typeof LEVELS)[number];
-export const SOURCES = ['runtime', 'cicd', 'deployment'] as const;
-export type Source = (typeof SOURCES)[number];
+import { LEVELS, type Level, SOURCES, type Source } from '../lib/vocabulary';
+
+export { LEVELS, type Level, SOURCES, type Source } from '../lib/vocabulary';
 
 export const LIMITS = {
   bodyBytes: 256 * 1024,

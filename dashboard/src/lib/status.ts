@@ -1,23 +1,18 @@
-/** Bug states as the API names them (SPEC §5), in lifecycle order. */
-export const STATUSES = [
-  'NEW',
-  'FIXING',
-  'PENDING_REVIEW',
-  'MERGED',
-  'DEPLOYED',
-  'FAILED',
-  'IGNORED',
-] as const;
-export type BugStatus = (typeof STATUSES)[number];
+import {
+  LEVELS,
+  type Level,
+  SOURCES,
+  type Source,
+  STATUSES,
+  type Status,
+} from '../../../functions/lib/vocabulary';
+
+/** Bug states, sources and levels exactly as the API names them (SPEC §5), from the API's own list. */
+export { LEVELS, type Level, SOURCES, type Source, STATUSES };
+export type BugStatus = Status;
 
 /** The states the board counts for today, as the wireframe's summary row shows them. */
 export const TODAY_STATUSES = ['NEW', 'FIXING', 'PENDING_REVIEW', 'MERGED', 'DEPLOYED', 'FAILED'] as const;
-
-export const SOURCES = ['runtime', 'cicd', 'deployment'] as const;
-export type Source = (typeof SOURCES)[number];
-
-export const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
-export type Level = (typeof LEVELS)[number];
 
 export const isStatus = (value: unknown): value is BugStatus => STATUSES.includes(value as BugStatus);
 export const isSource = (value: unknown): value is Source => SOURCES.includes(value as Source);
