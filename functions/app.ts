@@ -6,7 +6,7 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv, Deps } from './lib/env';
-import { ApiError, validationFailed } from './lib/errors';
+import { ApiError, issuesToFieldErrors, validationFailed } from './lib/errors';
 import { safeEqual } from './lib/secrets';
 import { bugRoutes } from './routes/bugs';
 import { healthRoutes } from './routes/health';
@@ -15,7 +15,6 @@ import { projectRoutes } from './routes/projects';
 import { REPORT_PATH, reportRoutes } from './routes/report';
 import { statsRoutes } from './routes/stats';
 import { webhookRoutes } from './routes/webhooks';
-import { issuesToFieldErrors } from './services/report';
 
 export type DepsResolver = (c: Context<AppEnv>) => Deps | Promise<Deps>;
 

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../lib/env';
-import { ApiError, validationFailed } from '../lib/errors';
+import { ApiError, parseJsonBody } from '../lib/errors';
 import { flushAlerts } from '../services/alerts';
 import { listBugs, toApiBug, toApiRepairReport } from '../services/bugs';
 import {
@@ -11,7 +11,7 @@ import {
   setPrInfo,
   sweep,
 } from '../services/lifecycle';
-import { issuesToFieldErrors, SOURCES } from '../services/report';
+import { SOURCES } from '../services/report';
 import { BugIdParam, BugSchema, errorResponse, json, RepairReportSchema } from './schemas';
 
 const StatusBody = z
@@ -170,15 +170,7 @@ export const lifecycleRoutes = new OpenAPIHono<AppEnv>()
     let info = fromQuery;
     const text = await c.req.text();
     if (text.trim()) {
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new ApiError(400, 'invalid_json', 'Body is not valid JSON');
-      }
-      const parsed = PrInfoBody.safeParse(body);
-      if (!parsed.success) throw validationFailed(issuesToFieldErrors(parsed.error.issues));
-      info = { ...fromQuery, ...parsed.data };
+      info = { ...fromQuery, ...parseJsonBody(text, PrInfoBody) };
     }
     return c.json(toApiBug(await setPrInfo(c.var.deps.db, id, info)), 200);
   })

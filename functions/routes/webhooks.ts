@@ -1,10 +1,9 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../lib/env';
-import { ApiError, validationFailed } from '../lib/errors';
+import { ApiError, parseJsonBody } from '../lib/errors';
 import { safeEqual } from '../lib/secrets';
 import { flushAlerts } from '../services/alerts';
-import { issuesToFieldErrors } from '../services/report';
 import {
   deploymentSchema,
   giteaPullRequestSchema,
@@ -22,14 +21,6 @@ const limit = bodyLimit({
     throw new ApiError(413, 'payload_too_large', 'Webhook body exceeds 1 MiB', {}, { Connection: 'close' });
   },
 });
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ApiError(400, 'invalid_json', 'Webhook body is not valid JSON');
-  }
-}
 
 function notConfigured(name: string): never {
   throw new ApiError(
@@ -65,10 +56,9 @@ for (const path of ['/api/webhooks/gitea', '/api/v1/webhooks/gitea']) {
     const event = c.req.header('X-Gitea-Event') ?? c.req.header('X-GitHub-Event') ?? 'pull_request';
     if (event !== 'pull_request')
       return c.json({ message: `Event ${event} ignored`, updated: [], skipped: [] }, 200);
-    const parsed = giteaPullRequestSchema.safeParse(parseJson(raw));
-    if (!parsed.success) throw validationFailed(issuesToFieldErrors(parsed.error.issues));
+    const payload = parseJsonBody(raw, giteaPullRequestSchema);
     const { deps } = c.var;
-    const outcome = await handleGiteaPullRequest(deps.db, parsed.data);
+    const outcome = await handleGiteaPullRequest(deps.db, payload);
     // A PR closed without merging fails its bugs, which queued alerts; send them after the answer.
     if (outcome.updated.some((bug) => bug.status === 'FAILED')) deps.defer(flushAlerts(deps.db, deps.config));
     return c.json(outcome, 200);
@@ -94,9 +84,8 @@ for (const path of ['/api/webhooks/deployment', '/api/v1/webhooks/deployment']) 
     if (!safeEqual(c.req.header('X-Secret'), secret)) {
       throw new ApiError(401, 'invalid_signature', 'X-Secret does not match DEPLOY_WEBHOOK_SECRET');
     }
-    const parsed = deploymentSchema.safeParse(parseJson(await c.req.text()));
-    if (!parsed.success) throw validationFailed(issuesToFieldErrors(parsed.error.issues));
-    return c.json(await handleDeployment(c.var.deps.db, parsed.data), 200);
+    const payload = parseJsonBody(await c.req.text(), deploymentSchema);
+    return c.json(await handleDeployment(c.var.deps.db, payload), 200);
   });
 
   webhookRoutes.openAPIRegistry.registerPath({

@@ -105,7 +105,6 @@ export interface BugFilters {
   level?: string;
   environment?: string;
   q?: string;
-  since?: string;
 }
 
 export interface BugListQuery extends BugFilters {
@@ -124,7 +123,6 @@ export function bugWhere(filters: BugFilters): SQL | undefined {
   if (filters.source) conditions.push(eq(bugs.source, filters.source));
   if (filters.level) conditions.push(eq(bugs.level, filters.level));
   if (filters.environment) conditions.push(eq(bugs.environment, filters.environment));
-  if (filters.since) conditions.push(sql`${bugs.lastSeen} >= ${filters.since}`);
   if (filters.q) {
     const pattern = `%${escapeLike(filters.q)}%`;
     conditions.push(

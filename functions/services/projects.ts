@@ -1,4 +1,4 @@
-import { asc, count, eq, sql } from 'drizzle-orm';
+import { asc, count, eq } from 'drizzle-orm';
 import { type AlertSettings, bugs, type ProjectRow, projects } from '../../schema';
 import type { Db } from '../lib/db';
 import { nowIso } from '../lib/time';
@@ -89,6 +89,3 @@ export async function upsertProject(db: Db, id: string, update: ProjectUpdate) {
     .onConflictDoUpdate({ target: projects.id, set: { ...values, updatedAt: now } });
   return getProject(db, id);
 }
-
-export const projectExists = async (db: Db, id: string) =>
-  Boolean((await db.select({ one: sql`1` }).from(projects).where(eq(projects.id, id))).length);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { FieldError } from '../lib/errors';
+import { type FieldError, issuesToFieldErrors } from '../lib/errors';
 
 import { LEVELS, type Level, SOURCES, type Source } from '../lib/vocabulary';
 
@@ -93,8 +93,6 @@ export const reportSchema = z
     }
   });
 
-export type ReportInput = z.input<typeof reportSchema>;
-
 export interface NormalisedReport {
   projectId: string;
   environment: string;
@@ -117,13 +115,6 @@ export interface NormalisedReport {
 }
 
 export type ParseOutcome = { ok: true; report: NormalisedReport } | { ok: false; errors: FieldError[] };
-
-export function issuesToFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
-  return issues.map((issue) => ({
-    path: issue.path.length ? issue.path.map(String).join('.') : '(body)',
-    message: issue.message,
-  }));
-}
 
 /** SQLite text ends at NUL on read, which would silently cut the rest of a field off. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching NUL is the point
