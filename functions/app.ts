@@ -1,10 +1,11 @@
 import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Config } from './lib/config';
 import type { AppEnv, Deps } from './lib/env';
 import { ApiError, issuesToFieldErrors, validationFailed } from './lib/errors';
 import { safeEqual } from './lib/secrets';
@@ -29,6 +30,27 @@ const STATUS_CODES: Record<number, string> = {
 
 /** Routes under /api/v1 that do not take the bearer token: they carry their own credentials. */
 const isOpenApiV1Route = (path: string) => path === REPORT_PATH || path.startsWith('/api/v1/webhooks/');
+
+// Config objects live as long as the process (Node) or the isolate's env (Workers), so the
+// CORS_ORIGINS list is parsed once per config, not per request.
+const corsByConfig = new WeakMap<Config, MiddlewareHandler>();
+function apiCors(config: Config): MiddlewareHandler {
+  let handler = corsByConfig.get(config);
+  if (!handler) {
+    const allowed = (config.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    handler = cors({
+      origin: (origin) => (allowed.includes('*') || allowed.includes(origin) ? origin : null),
+      allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+      allowHeaders: ['Authorization', 'Content-Type'],
+      maxAge: 600,
+    });
+    corsByConfig.set(config, handler);
+  }
+  return handler;
+}
 
 export function createApp(resolveDeps: DepsResolver) {
   const app = new OpenAPIHono<AppEnv>({
@@ -60,16 +82,7 @@ export function createApp(resolveDeps: DepsResolver) {
   );
   app.use('/api/*', async (c, next) => {
     if (c.req.path === REPORT_PATH) return next();
-    const allowed = (c.var.deps.config.CORS_ORIGINS ?? '')
-      .split(',')
-      .map((o) => o.trim())
-      .filter(Boolean);
-    return cors({
-      origin: (origin) => (allowed.includes('*') || allowed.includes(origin) ? origin : null),
-      allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-      allowHeaders: ['Authorization', 'Content-Type'],
-      maxAge: 600,
-    })(c, next);
+    return apiCors(c.var.deps.config)(c, next);
   });
 
   app.use('/api/v1/*', async (c, next) => {
