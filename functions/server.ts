@@ -12,7 +12,7 @@ import type { Deps } from './lib/env';
 import { projectRoot } from './lib/paths';
 import { libsqlRunner } from './lib/sql-batch';
 import { flushAlerts } from './services/alerts';
-import { defaultGroupCommit, type GroupCommitOptions, GroupCommitSink } from './services/group-commit';
+import { type GroupCommitOptions, GroupCommitSink } from './services/group-commit';
 import { ProjectCache } from './services/ingest';
 import { ProjectSettingsCache, RateLimiter } from './services/ingest-gate';
 import { refreshPlannerStats, sweep } from './services/lifecycle';
@@ -77,11 +77,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const writer = filePath
     ? openFileWriter(filePath)
     : { run: libsqlRunner(handle.client), close: async () => undefined };
-  const sink = new GroupCommitSink(
-    writer.run,
-    { ...defaultGroupCommit, ...options.groupCommit },
-    knownProjects,
-  );
+  const sink = new GroupCommitSink(writer.run, options.groupCommit, knownProjects);
   const deferred = new Set<Promise<unknown>>();
   const deps: Deps = {
     db: handle.db,

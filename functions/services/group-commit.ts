@@ -4,15 +4,26 @@ import { type IngestResult, type ProjectCache, type ReportSink, writeReports } f
 import type { NormalisedReport } from './report';
 
 export interface GroupCommitOptions {
-  /** Longest a report waits for company before its batch is written. */
+  /**
+   * How long a report waits for company when the writer is idle. 0 writes on the next turn
+   * of the event loop, after every request already read has been queued; while a batch is
+   * being written the queue fills on its own, so batches grow with the load.
+   */
   maxDelayMs: number;
   /** A batch is written as soon as it has this many reports. */
   maxBatch: number;
   /** Reports waiting beyond this are refused with 429 instead of growing memory without bound. */
   maxQueue: number;
+  /** Batches handed to the writer before the previous ones committed (they commit in order). */
+  maxInFlight: number;
 }
 
-export const defaultGroupCommit: GroupCommitOptions = { maxDelayMs: 2, maxBatch: 256, maxQueue: 2_000 };
+export const defaultGroupCommit: GroupCommitOptions = {
+  maxDelayMs: 0,
+  maxBatch: 256,
+  maxQueue: 2_000,
+  maxInFlight: 1,
+};
 
 interface Pending {
   report: NormalisedReport;
@@ -23,20 +34,23 @@ interface Pending {
 /**
  * Group commit: concurrent reports are written together in one batch (one transaction),
  * and each caller is answered only after the batch holding its report has committed.
- * One batch is in flight at a time, so batches never contend for the write lock.
+ * The writer runs batches one after another, so they never contend for the write lock.
  */
 export class GroupCommitSink implements ReportSink {
   private queue: Pending[] = [];
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private inFlight: Promise<void> | null = null;
+  private pendingFlush: { cancel(): void } | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
+  private readonly options: GroupCommitOptions;
 
   constructor(
     private readonly run: BatchRunner,
-    private readonly options: GroupCommitOptions = defaultGroupCommit,
+    options: Partial<GroupCommitOptions> = {},
     private readonly knownProjects?: ProjectCache,
     private readonly write: typeof writeReports = writeReports,
-  ) {}
+  ) {
+    this.options = { ...defaultGroupCommit, ...options };
+  }
 
   get depth(): number {
     return this.queue.length;
@@ -56,25 +70,35 @@ export class GroupCommitSink implements ReportSink {
   }
 
   private schedule(): void {
-    if (this.inFlight) return; // the running flush picks the queue up when it finishes
+    // A busy writer: the batch that finishes picks the queue up.
+    if (this.inFlight.size >= this.options.maxInFlight || this.queue.length === 0) return;
     if (this.queue.length >= this.options.maxBatch) {
       this.flushNow();
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => this.flushNow(), this.options.maxDelayMs);
+    } else if (!this.pendingFlush) {
+      const flush = () => {
+        this.pendingFlush = null;
+        this.flushNow();
+      };
+      if (this.options.maxDelayMs > 0) {
+        const timer = setTimeout(flush, this.options.maxDelayMs);
+        this.pendingFlush = { cancel: () => clearTimeout(timer) };
+      } else {
+        const immediate = setImmediate(flush);
+        this.pendingFlush = { cancel: () => clearImmediate(immediate) };
+      }
     }
   }
 
   private flushNow(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (this.inFlight || this.queue.length === 0) return;
+    this.pendingFlush?.cancel();
+    this.pendingFlush = null;
+    if (this.inFlight.size >= this.options.maxInFlight || this.queue.length === 0) return;
     const items = this.queue.splice(0, this.options.maxBatch);
-    this.inFlight = this.writeBatch(items).finally(() => {
-      this.inFlight = null;
-      if (this.queue.length > 0) this.schedule();
+    const batch: Promise<void> = this.writeBatch(items).finally(() => {
+      this.inFlight.delete(batch);
+      this.schedule();
     });
+    this.inFlight.add(batch);
   }
 
   private async writeBatch(items: Pending[]): Promise<void> {
@@ -106,8 +130,8 @@ export class GroupCommitSink implements ReportSink {
   /** Stops taking reports and resolves once every queued report is committed. */
   async drain(): Promise<void> {
     this.closed = true;
-    while (this.queue.length > 0 || this.inFlight) {
-      if (this.inFlight) await this.inFlight;
+    while (this.queue.length > 0 || this.inFlight.size > 0) {
+      if (this.inFlight.size > 0) await Promise.race(this.inFlight);
       else this.flushNow();
     }
   }

@@ -1,4 +1,4 @@
-import type { BatchRunner, Statement } from '../lib/sql-batch';
+import type { BatchRunner, SqlValue, Statement } from '../lib/sql-batch';
 import type { NormalisedReport } from './report';
 
 export const OCCURRENCES_KEPT = 100;
@@ -84,8 +84,15 @@ ON CONFLICT (fingerprint) DO UPDATE SET
   status = CASE WHEN ${REOPEN} THEN 'NEW' ELSE status END
 RETURNING id, status, occurrence_count, reopened_from`;
 
-function upsertBug(group: Group): Statement {
+/** Stack and context as stored, serialised once per report. */
+interface ReportJson {
+  stack: string;
+  context: string;
+}
+
+function upsertBug(group: Group, json: ReportJson[]): Statement {
   const first = group.reports[0]!;
+  const firstJson = json[group.indexes[0]!]!;
   const last = group.reports[group.reports.length - 1]!;
   return {
     sql: UPSERT_BUG,
@@ -100,8 +107,8 @@ function upsertBug(group: Group): Statement {
       first.message,
       first.filePath,
       first.lineNumber,
-      JSON.stringify(first.stackTrace),
-      JSON.stringify(first.context),
+      firstJson.stack,
+      firstJson.context,
       last.version,
       last.commitHash,
       group.reports.length,
@@ -116,70 +123,68 @@ const UPSERT_PROJECT = `INSERT INTO projects (id, repo_url, created_at, updated_
 ON CONFLICT (id) DO UPDATE SET repo_url = excluded.repo_url, updated_at = excluded.updated_at
 WHERE projects.repo_url IS NULL AND excluded.repo_url IS NOT NULL`;
 
-const placeholders = (rows: number, columns: number) =>
-  Array.from({ length: rows }, () => `(${Array.from({ length: columns }, () => '?').join(', ')})`).join(', ');
+/**
+ * Batch-wide statements differ only in their number of rows; their text is built once per
+ * size, so the hot path neither rebuilds it nor makes the writer prepare it again.
+ */
+const sqlBySize = new Map<string, string>();
+function sizedSql(kind: string, rows: number, build: (values: string) => string, columns: number): string {
+  const key = `${kind}:${rows}`;
+  let sql = sqlBySize.get(key);
+  if (sql === undefined) {
+    const row = `(${Array.from({ length: columns }, () => '?').join(', ')})`;
+    sql = build(Array.from({ length: rows }, () => row).join(', '));
+    sqlBySize.set(key, sql);
+  }
+  return sql;
+}
 
 /** `g(fp, k, at)`: each group's fingerprint, report count and time, for the statements below. */
-function groupValues(groups: Group[]) {
-  return {
-    cte: `WITH g(fp, k, at) AS (VALUES ${placeholders(groups.length, 3)})`,
-    args: groups.flatMap((g) => [g.reports[0]!.fingerprint, g.reports.length, g.reports[0]!.receivedAt]),
-  };
-}
+const groupArgs = (groups: Group[]) =>
+  groups.flatMap((g) => [g.reports[0]!.fingerprint, g.reports.length, g.reports[0]!.receivedAt]);
+const groupSql = (kind: string, groups: Group[], body: string) =>
+  sizedSql(kind, groups.length, (values) => `WITH g(fp, k, at) AS (VALUES ${values}) ${body}`, 3);
 
 // A group created the bug when its count equals the group size; reopened_from is set only
 // by the upsert that reopened it. Both statements run after all upserts of the batch.
 const JUST_CREATED_OR_REOPENED = 'b.reopened_from IS NOT NULL OR b.occurrence_count = g.k';
 
-function historyInsert(groups: Group[]): Statement {
-  const { cte, args } = groupValues(groups);
-  return {
-    sql: `${cte} INSERT INTO status_history (bug_id, from_status, to_status, actor, note, at)
-      SELECT b.id, b.reopened_from, b.status, 'ingest',
-        CASE WHEN b.reopened_from IS NOT NULL THEN 'Regression detected, reopened'
-             WHEN b.status = 'IGNORED' THEN 'Project registration report' ELSE 'First seen' END, g.at
-      FROM g JOIN bugs b ON b.fingerprint = g.fp WHERE ${JUST_CREATED_OR_REOPENED}`,
-    args,
-  };
-}
+const HISTORY_INSERT = `INSERT INTO status_history (bug_id, from_status, to_status, actor, note, at)
+  SELECT b.id, b.reopened_from, b.status, 'ingest',
+    CASE WHEN b.reopened_from IS NOT NULL THEN 'Regression detected, reopened'
+         WHEN b.status = 'IGNORED' THEN 'Project registration report' ELSE 'First seen' END, g.at
+  FROM g JOIN bugs b ON b.fingerprint = g.fp WHERE ${JUST_CREATED_OR_REOPENED}`;
 
 /** A new bug or a regression queues an alert in the same batch (IGNORED bugs never alert). */
-function alertInsert(groups: Group[]): Statement {
-  const { cte, args } = groupValues(groups);
-  return {
-    sql: `${cte} INSERT INTO alert_outbox (bug_id, project_id, kind, state, attempts, next_attempt_at, created_at)
-      SELECT b.id, b.project_id, CASE WHEN b.reopened_from IS NOT NULL THEN 'regression' ELSE 'new_bug' END,
-        'pending', 0, g.at, g.at
-      FROM g JOIN bugs b ON b.fingerprint = g.fp
-      WHERE b.status <> 'IGNORED' AND (${JUST_CREATED_OR_REOPENED})`,
-    args,
-  };
-}
+const ALERT_INSERT = `INSERT INTO alert_outbox (bug_id, project_id, kind, state, attempts, next_attempt_at, created_at)
+  SELECT b.id, b.project_id, CASE WHEN b.reopened_from IS NOT NULL THEN 'regression' ELSE 'new_bug' END,
+    'pending', 0, g.at, g.at
+  FROM g JOIN bugs b ON b.fingerprint = g.fp
+  WHERE b.status <> 'IGNORED' AND (${JUST_CREATED_OR_REOPENED})`;
 
 const OCCURRENCE_COLUMNS = 11;
 
-function occurrencesInsert(reports: NormalisedReport[]): Statement {
+function occurrencesInsert(reports: NormalisedReport[], indexes: number[], json: ReportJson[]): Statement {
+  const args: SqlValue[] = [];
+  indexes.forEach((index, n) => {
+    const r = reports[index]!;
+    args.push(n, r.fingerprint, r.receivedAt, r.occurredAt, r.environment, r.level, r.version);
+    args.push(r.commitHash, r.message, json[index]!.stack, json[index]!.context);
+  });
   return {
-    sql: `WITH r(n, fp, received_at, occurred_at, environment, level, version, commit_hash, message, stack_trace, context)
-      AS (VALUES ${placeholders(reports.length, OCCURRENCE_COLUMNS)})
+    sql: sizedSql(
+      'occurrences',
+      indexes.length,
+      (values) => `WITH r(n, fp, received_at, occurred_at, environment, level, version, commit_hash, message,
+        stack_trace, context) AS (VALUES ${values})
       INSERT INTO occurrences (bug_id, received_at, occurred_at, environment, level, version, commit_hash, message,
         stack_trace, context)
       SELECT b.id, r.received_at, r.occurred_at, r.environment, r.level, r.version, r.commit_hash, r.message,
         r.stack_trace, r.context
       FROM r JOIN bugs b ON b.fingerprint = r.fp ORDER BY r.n`,
-    args: reports.flatMap((r, n) => [
-      n,
-      r.fingerprint,
-      r.receivedAt,
-      r.occurredAt,
-      r.environment,
-      r.level,
-      r.version,
-      r.commitHash,
-      r.message,
-      JSON.stringify(r.stackTrace),
-      JSON.stringify(r.context),
-    ]),
+      OCCURRENCE_COLUMNS,
+    ),
+    args,
   };
 }
 
@@ -190,18 +195,12 @@ function occurrencesInsert(reports: NormalisedReport[]): Statement {
  */
 export const TRIM_STEP = 10;
 
-function occurrencesTrim(groups: Group[]): Statement {
-  const { cte, args } = groupValues(groups);
-  return {
-    sql: `${cte} DELETE FROM occurrences
-      WHERE bug_id IN (SELECT b.id FROM g JOIN bugs b ON b.fingerprint = g.fp
-        WHERE b.occurrence_count > ${OCCURRENCES_KEPT}
-          AND b.occurrence_count / ${TRIM_STEP} <> (b.occurrence_count - g.k) / ${TRIM_STEP})
-        AND id < (SELECT i.id FROM occurrences i WHERE i.bug_id = occurrences.bug_id
-          ORDER BY i.id DESC LIMIT 1 OFFSET ${OCCURRENCES_KEPT - 1})`,
-    args,
-  };
-}
+const OCCURRENCES_TRIM = `DELETE FROM occurrences
+  WHERE bug_id IN (SELECT b.id FROM g JOIN bugs b ON b.fingerprint = g.fp
+    WHERE b.occurrence_count > ${OCCURRENCES_KEPT}
+      AND b.occurrence_count / ${TRIM_STEP} <> (b.occurrence_count - g.k) / ${TRIM_STEP})
+    AND id < (SELECT i.id FROM occurrences i WHERE i.bug_id = occurrences.bug_id
+      ORDER BY i.id DESC LIMIT 1 OFFSET ${OCCURRENCES_KEPT - 1})`;
 
 interface UpsertRow {
   id: number;
@@ -221,6 +220,10 @@ export async function writeReports(
   knownProjects?: ProjectCache,
 ): Promise<IngestResult[]> {
   const results: IngestResult[] = new Array(reports.length);
+  const json = reports.map((r) => ({
+    stack: JSON.stringify(r.stackTrace),
+    context: JSON.stringify(r.context),
+  }));
   for (const groups of planRounds(reports)) {
     const statements: Statement[] = [];
     const seenProjects = new Set<string>();
@@ -236,13 +239,18 @@ export async function writeReports(
       });
     }
     const firstUpsert = statements.length;
-    for (const group of groups) statements.push(upsertBug(group));
+    for (const group of groups) statements.push(upsertBug(group, json));
     const roundReports = groups.flatMap((g) => g.reports);
+    const perGroup = groupArgs(groups);
     statements.push(
-      historyInsert(groups),
-      alertInsert(groups),
-      occurrencesInsert(roundReports),
-      occurrencesTrim(groups),
+      { sql: groupSql('history', groups, HISTORY_INSERT), args: perGroup },
+      { sql: groupSql('alerts', groups, ALERT_INSERT), args: perGroup },
+      occurrencesInsert(
+        reports,
+        groups.flatMap((g) => g.indexes),
+        json,
+      ),
+      { sql: groupSql('trim', groups, OCCURRENCES_TRIM), args: perGroup },
     );
 
     const outputs = await run(statements);
