@@ -10,7 +10,7 @@ import { openFileWriter } from './lib/db-file';
 import { migrateLibsql, openLibsql } from './lib/db-libsql';
 import type { Deps } from './lib/env';
 import { projectRoot } from './lib/paths';
-import { libsqlRunner } from './lib/sql-batch';
+import { type BatchRunner, libsqlRunner } from './lib/sql-batch';
 import { flushAlerts } from './services/alerts';
 import { type GroupCommitOptions, GroupCommitSink } from './services/group-commit';
 import { ProjectCache } from './services/ingest';
@@ -77,7 +77,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const writer = filePath
     ? openFileWriter(filePath)
     : { run: libsqlRunner(handle.client), close: async () => undefined };
-  const sink = new GroupCommitSink(writer.run, options.groupCommit, knownProjects);
+  const { gate } = handle;
+  // The writer thread has its own connection: it takes its turn at the gate like the rest.
+  const runBatch: BatchRunner = gate ? (statements) => gate.run(() => writer.run(statements)) : writer.run;
+  const sink = new GroupCommitSink(runBatch, options.groupCommit, knownProjects);
   const deferred = new Set<Promise<unknown>>();
   const deps: Deps = {
     db: handle.db,

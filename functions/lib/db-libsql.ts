@@ -6,12 +6,15 @@ import { migrate } from 'drizzle-orm/libsql/migrator';
 import * as schema from '../../schema';
 import type { Db } from './db';
 import { projectRoot } from './paths';
+import { gatedClient, WriteGate } from './write-gate';
 
 export const migrationsFolder = join(projectRoot(), 'schema', 'migrations');
 
 export interface LibsqlHandle {
   client: Client;
   db: Db;
+  /** For a database file: what every writer in this process queues on (see WriteGate). */
+  gate?: WriteGate;
   close(): void;
 }
 
@@ -27,16 +30,19 @@ export async function openLibsql(url: string, authToken?: string): Promise<Libsq
     const path = normalised.slice('file:'.length).split('?')[0] ?? '';
     if (path && path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
   }
-  const client = createClient({ url: normalised, authToken });
-  if (normalised.startsWith('file:')) {
-    // WAL lets readers (dashboard, list queries) proceed while the ingest batch writes;
-    // NORMAL is durable across application crashes, which is what "stored before 2xx" needs.
-    await client.execute('PRAGMA journal_mode=WAL');
-    await client.execute('PRAGMA synchronous=NORMAL');
-    await client.execute('PRAGMA busy_timeout=5000');
+  if (!normalised.startsWith('file:')) {
+    const client = createClient({ url: normalised, authToken });
+    return { client, db: drizzle(client, { schema }) as unknown as Db, close: () => client.close() };
   }
+  // The client pools connections and opens more while one is held; `timeout` gives each of
+  // them a busy timeout, for writers in other processes (writers in this one use the gate).
+  const raw = createClient({ url: normalised, timeout: 5_000 });
+  const gate = new WriteGate();
+  const client = gatedClient(raw, gate);
+  // WAL lets readers (dashboard, list queries) proceed while the ingest batch writes.
+  await client.execute('PRAGMA journal_mode=WAL');
   const db = drizzle(client, { schema }) as unknown as Db;
-  return { client, db, close: () => client.close() };
+  return { client, db, gate, close: () => raw.close() };
 }
 
 /** The one migrate function: Node start-up, tests and `npm run db:migrate` all call it. */

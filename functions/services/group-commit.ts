@@ -14,15 +14,12 @@ export interface GroupCommitOptions {
   maxBatch: number;
   /** Reports waiting beyond this are refused with 429 instead of growing memory without bound. */
   maxQueue: number;
-  /** Batches handed to the writer before the previous ones committed (they commit in order). */
-  maxInFlight: number;
 }
 
 export const defaultGroupCommit: GroupCommitOptions = {
   maxDelayMs: 0,
   maxBatch: 256,
   maxQueue: 2_000,
-  maxInFlight: 1,
 };
 
 interface Pending {
@@ -34,12 +31,12 @@ interface Pending {
 /**
  * Group commit: concurrent reports are written together in one batch (one transaction),
  * and each caller is answered only after the batch holding its report has committed.
- * The writer runs batches one after another, so they never contend for the write lock.
+ * One batch is in flight at a time; the next one is whatever queued meanwhile.
  */
 export class GroupCommitSink implements ReportSink {
   private queue: Pending[] = [];
   private pendingFlush: { cancel(): void } | null = null;
-  private readonly inFlight = new Set<Promise<void>>();
+  private inFlight: Promise<void> | null = null;
   private closed = false;
   private readonly options: GroupCommitOptions;
 
@@ -70,8 +67,8 @@ export class GroupCommitSink implements ReportSink {
   }
 
   private schedule(): void {
-    // A busy writer: the batch that finishes picks the queue up.
-    if (this.inFlight.size >= this.options.maxInFlight || this.queue.length === 0) return;
+    // While a batch is being written the queue fills; the batch that finishes picks it up.
+    if (this.inFlight || this.queue.length === 0) return;
     if (this.queue.length >= this.options.maxBatch) {
       this.flushNow();
     } else if (!this.pendingFlush) {
@@ -92,13 +89,12 @@ export class GroupCommitSink implements ReportSink {
   private flushNow(): void {
     this.pendingFlush?.cancel();
     this.pendingFlush = null;
-    if (this.inFlight.size >= this.options.maxInFlight || this.queue.length === 0) return;
+    if (this.inFlight || this.queue.length === 0) return;
     const items = this.queue.splice(0, this.options.maxBatch);
-    const batch: Promise<void> = this.writeBatch(items).finally(() => {
-      this.inFlight.delete(batch);
+    this.inFlight = this.writeBatch(items).finally(() => {
+      this.inFlight = null;
       this.schedule();
     });
-    this.inFlight.add(batch);
   }
 
   private async writeBatch(items: Pending[]): Promise<void> {
@@ -130,8 +126,8 @@ export class GroupCommitSink implements ReportSink {
   /** Stops taking reports and resolves once every queued report is committed. */
   async drain(): Promise<void> {
     this.closed = true;
-    while (this.queue.length > 0 || this.inFlight.size > 0) {
-      if (this.inFlight.size > 0) await Promise.race(this.inFlight);
+    while (this.queue.length > 0 || this.inFlight) {
+      if (this.inFlight) await this.inFlight;
       else this.flushNow();
     }
   }
