@@ -95,8 +95,13 @@ async function startProcess(
   };
 }
 
-/** The same node flags as `npm start`. */
-const SERVER_NODE_FLAGS = ['--enable-source-maps', '--max-semi-space-size=4'];
+/** The node flags `npm start` uses (heap limits included), read from package.json. */
+const SERVER_NODE_FLAGS = (() => {
+  const start: string = JSON.parse(readFileSync('package.json', 'utf8')).scripts.start;
+  const flags = start.match(/\bnode ((?:--\S+ )*)dist\/server\/node\.mjs/)?.[1];
+  if (flags === undefined) throw new Error(`cannot find the node flags in the start script: ${start}`);
+  return flags.trim().split(/\s+/).filter(Boolean);
+})();
 
 const startLogCenter = (dataDir: string) =>
   startProcess(

@@ -88,7 +88,7 @@ reportRoutes.post(REPORT_PATH, async (c) => {
       { 'Retry-After': String(allowed.retryAfterSeconds) },
     );
   }
-  const result = await deps.sink.submit(report);
+  const result = await deps.sink.submit(report, text.length);
   // The alert row was stored with the report; it is sent after the answer, so a slow or
   // dead receiver never holds up (or fails) a report.
   if (result.outcome !== 'dedup') deps.defer(flushAlerts(deps.db, deps.config));

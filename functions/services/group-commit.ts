@@ -14,16 +14,20 @@ export interface GroupCommitOptions {
   maxBatch: number;
   /** Reports waiting beyond this are refused with 429 instead of growing memory without bound. */
   maxQueue: number;
+  /** The same bound in body bytes, queued and being written: 2,000 reports of 256 KiB would not fit. */
+  maxQueueBytes: number;
 }
 
 export const defaultGroupCommit: GroupCommitOptions = {
   maxDelayMs: 0,
   maxBatch: 256,
   maxQueue: 2_000,
+  maxQueueBytes: 16 * 1024 * 1024,
 };
 
 interface Pending {
   report: NormalisedReport;
+  bytes: number;
   resolve(result: IngestResult): void;
   reject(error: unknown): void;
 }
@@ -38,6 +42,8 @@ export class GroupCommitSink implements ReportSink {
   private pendingFlush: { cancel(): void } | null = null;
   private inFlight: Promise<void> | null = null;
   private closed = false;
+  /** Body bytes of the reports queued or in the batch being written. */
+  private heldBytes = 0;
   private readonly options: GroupCommitOptions;
 
   constructor(
@@ -53,15 +59,19 @@ export class GroupCommitSink implements ReportSink {
     return this.queue.length;
   }
 
-  submit(report: NormalisedReport): Promise<IngestResult> {
+  submit(report: NormalisedReport, bytes = 0): Promise<IngestResult> {
     if (this.closed) return Promise.reject(new ApiError(503, 'shutting_down', 'Server is shutting down'));
-    if (this.queue.length >= this.options.maxQueue) {
+    const full =
+      this.queue.length >= this.options.maxQueue ||
+      (this.heldBytes > 0 && this.heldBytes + bytes > this.options.maxQueueBytes);
+    if (full) {
       return Promise.reject(
         new ApiError(429, 'queue_full', 'Ingestion queue is full, retry shortly', {}, { 'Retry-After': '1' }),
       );
     }
+    this.heldBytes += bytes;
     return new Promise<IngestResult>((resolve, reject) => {
-      this.queue.push({ report, resolve, reject });
+      this.queue.push({ report, bytes, resolve, reject });
       this.schedule();
     });
   }
@@ -92,6 +102,7 @@ export class GroupCommitSink implements ReportSink {
     if (this.inFlight || this.queue.length === 0) return;
     const items = this.queue.splice(0, this.options.maxBatch);
     this.inFlight = this.writeBatch(items).finally(() => {
+      for (const item of items) this.heldBytes -= item.bytes;
       this.inFlight = null;
       this.schedule();
     });

@@ -25,7 +25,8 @@ export function ingestAnswer(result: IngestResult) {
 
 /** Anything that stores reports: direct per request (Workers) or group commit (Node). */
 export interface ReportSink {
-  submit(report: NormalisedReport): Promise<IngestResult>;
+  /** `bytes`: the size of the body the report came in, for sinks that bound their memory. */
+  submit(report: NormalisedReport, bytes?: number): Promise<IngestResult>;
   drain?(): Promise<void>;
 }
 

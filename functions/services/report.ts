@@ -211,9 +211,12 @@ export function filterSecrets(value: unknown, depth = 0): unknown {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** A UTF-16 code unit is at most 3 UTF-8 bytes: short text is within the limit without encoding it. */
+const surelyWithin = (text: string, maxBytes: number) => text.length * 3 <= maxBytes;
 export const byteLength = (text: string) => encoder.encode(text).length;
 
 export function truncateBytes(text: string, maxBytes: number): string {
+  if (surelyWithin(text, maxBytes)) return text;
   const bytes = encoder.encode(text);
   if (bytes.length <= maxBytes) return text;
   const marker = ` …[truncated ${bytes.length - maxBytes} bytes]`;
@@ -239,7 +242,9 @@ export function normaliseStack(stack: string | string[] | null | undefined): str
 }
 
 export function truncateContext(context: Record<string, unknown>): Record<string, unknown> {
-  const size = byteLength(JSON.stringify(context));
+  const json = JSON.stringify(context);
+  if (surelyWithin(json, LIMITS.contextBytes)) return context;
+  const size = byteLength(json);
   if (size <= LIMITS.contextBytes) return context;
   const out: Record<string, unknown> = {
     _truncated: `context was ${size} bytes, limit ${LIMITS.contextBytes}`,

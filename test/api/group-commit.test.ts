@@ -94,6 +94,24 @@ describe('group commit', () => {
     expect(await occurrenceTotal(project)).toBe(10);
   });
 
+  it('bounds the queue by body bytes too, and takes reports again once a batch is written', async () => {
+    const project = uniqueProject();
+    const sink = new GroupCommitSink(libsqlRunner(handle.client), {
+      maxDelayMs: 50,
+      maxBatch: 1000,
+      maxQueue: 1000,
+      maxQueueBytes: 1_000_000,
+    });
+    const big = 300_000;
+    const first = Array.from({ length: 4 }, (_, i) => sink.submit(normalised(project, i), big));
+    const settled = await Promise.allSettled(first);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    expect((settled[3] as PromiseRejectedResult).reason).toMatchObject({ status: 429, code: 'queue_full' });
+    // One report larger than the whole bound is still taken when nothing else is held.
+    await expect(sink.submit(normalised(project, 10), 2_000_000)).resolves.toMatchObject({ outcome: 'new' });
+    expect(await occurrenceTotal(project)).toBe(4);
+  });
+
   it('drains every queued report on shutdown', async () => {
     const project = uniqueProject();
     const sink = new GroupCommitSink(libsqlRunner(handle.client), {
