@@ -18,6 +18,8 @@ import { ProjectSettingsCache, RateLimiter } from './services/ingest-gate';
 import { refreshPlannerStats, sweep } from './services/lifecycle';
 
 const repoRoot = projectRoot();
+/** How long queued alerts wait for company before they are flushed. */
+const ALERT_GATHER_MS = 200;
 
 export interface ServerOptions {
   host?: string;
@@ -82,6 +84,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const runBatch: BatchRunner = gate ? (statements) => gate.run(() => writer.run(statements)) : writer.run;
   const sink = new GroupCommitSink(runBatch, options.groupCommit, knownProjects);
   const deferred = new Set<Promise<unknown>>();
+  let alertsSoon: ReturnType<typeof setTimeout> | null = null;
   const deps: Deps = {
     db: handle.db,
     config,
@@ -98,6 +101,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         )
         .finally(() => deferred.delete(tracked));
       deferred.add(tracked);
+    },
+    alertsQueued() {
+      // A burst of new bugs becomes one flush (one claim, one digest) instead of one per report.
+      alertsSoon ??= setTimeout(() => {
+        alertsSoon = null;
+        deps.defer(flushAlerts(handle.db, config));
+      }, ALERT_GATHER_MS);
     },
   };
 
@@ -160,6 +170,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await Promise.race([stopped, new Promise((r) => setTimeout(r, 5_000))]);
       clearInterval(reaper);
       if ('closeAllConnections' in server) server.closeAllConnections();
+      if (alertsSoon) {
+        clearTimeout(alertsSoon);
+        deps.defer(flushAlerts(handle.db, config));
+      }
       await Promise.allSettled([...deferred]);
       await writer.close();
       handle.close();

@@ -8,6 +8,7 @@ import { type Config, parseConfig } from './lib/config';
 import type { Db } from './lib/db';
 import type { Bindings, Deps } from './lib/env';
 import { type BatchRunner, d1Runner, libsqlRunner } from './lib/sql-batch';
+import { flushAlerts } from './services/alerts';
 import { DirectSink, ProjectCache } from './services/ingest';
 import { ProjectSettingsCache, RateLimiter } from './services/ingest-gate';
 import { sweep } from './services/lifecycle';
@@ -43,6 +44,7 @@ export function depsFor(env: Bindings, waitUntil: (task: Promise<unknown>) => vo
     projectSettings,
     rateLimiter,
     defer: waitUntil,
+    alertsQueued: () => waitUntil(flushAlerts(db, config)),
   };
 }
 

@@ -32,6 +32,11 @@ export interface Deps {
   rateLimiter: RateLimiter;
   /** Defers work past the response: `waitUntil` on Workers, a detached promise on Node. */
   defer(task: Promise<unknown>): void;
+  /**
+   * The request queued alerts: deliver them after the answer. Workers flush within the
+   * request; the Node server gathers a burst into one flush a moment later.
+   */
+  alertsQueued(): void;
 }
 
 export type AppEnv = {

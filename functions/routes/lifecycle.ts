@@ -1,7 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../lib/env';
 import { ApiError, parseJsonBody } from '../lib/errors';
-import { flushAlerts } from '../services/alerts';
 import { listBugs, toApiBug, toApiRepairReport } from '../services/bugs';
 import {
   addRepairReport,
@@ -161,7 +160,7 @@ export const lifecycleRoutes = new OpenAPIHono<AppEnv>()
     const { deps } = c.var;
     const row = await changeStatus(deps.db, id, status, { actor: body.actor ?? 'user', note: body.note });
     // FAILED and PENDING_REVIEW queue an alert in the same batch; send it after the answer.
-    if (status === 'FAILED' || status === 'PENDING_REVIEW') deps.defer(flushAlerts(deps.db, deps.config));
+    if (status === 'FAILED' || status === 'PENDING_REVIEW') deps.alertsQueued();
     return c.json(toApiBug(row), 200);
   })
   .openapi(putPrInfo, async (c) => {

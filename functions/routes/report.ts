@@ -3,7 +3,6 @@ import type { AppEnv } from '../lib/env';
 import { ApiError, validationFailed } from '../lib/errors';
 import { safeEqual } from '../lib/secrets';
 import { nowIso } from '../lib/time';
-import { flushAlerts } from '../services/alerts';
 import { ingestAnswer } from '../services/ingest';
 import { parseJsonLenient } from '../services/json-repair';
 import { LIMITS, normaliseReport } from '../services/report';
@@ -91,7 +90,7 @@ reportRoutes.post(REPORT_PATH, async (c) => {
   const result = await deps.sink.submit(report, text.length);
   // The alert row was stored with the report; it is sent after the answer, so a slow or
   // dead receiver never holds up (or fails) a report.
-  if (result.outcome !== 'dedup') deps.defer(flushAlerts(deps.db, deps.config));
+  if (result.outcome !== 'dedup') deps.alertsQueued();
   return c.json(ingestAnswer(result), 200);
 });
 

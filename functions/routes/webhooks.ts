@@ -3,7 +3,6 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../lib/env';
 import { ApiError, parseJsonBody } from '../lib/errors';
 import { safeEqual } from '../lib/secrets';
-import { flushAlerts } from '../services/alerts';
 import {
   deploymentSchema,
   giteaPullRequestSchema,
@@ -60,7 +59,7 @@ for (const path of ['/api/webhooks/gitea', '/api/v1/webhooks/gitea']) {
     const { deps } = c.var;
     const outcome = await handleGiteaPullRequest(deps.db, payload);
     // A PR closed without merging fails its bugs, which queued alerts; send them after the answer.
-    if (outcome.updated.some((bug) => bug.status === 'FAILED')) deps.defer(flushAlerts(deps.db, deps.config));
+    if (outcome.updated.some((bug) => bug.status === 'FAILED')) deps.alertsQueued();
     return c.json(outcome, 200);
   });
 

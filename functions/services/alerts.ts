@@ -877,6 +877,9 @@ class FlushQueue {
 async function flushAll(db: Db, config: AlertConfig, options: FlushOptions): Promise<FlushResult> {
   const total: FlushResult = { sent: 0, held: 0, retrying: 0, dead: 0, suppressed: 0 };
   for (let pass = 0; pass < MAX_PASSES; pass++) {
+    // A local database answers synchronously, so without this the passes would run as one
+    // chain of microtasks and hold every request waiting behind them.
+    if (pass > 0) await new Promise((resume) => setTimeout(resume, 0));
     const { result, claimed } = await flushOnce(db, config, options);
     for (const key of Object.keys(total) as (keyof FlushResult)[]) total[key] += result[key];
     if (claimed < CLAIM_LIMIT) break;

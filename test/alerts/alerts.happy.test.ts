@@ -82,9 +82,9 @@ describe('a new bug', () => {
   it('names the CI step for pipeline failures and the pod for deployment failures', async () => {
     const project = uniqueProject('alert');
     await report(cicdReport(project));
-    await report(deploymentReport(project));
-    // The second new bug of the minute waits for the digest window; end it.
     await waitFor(() => slackFor(slack, project).length === 1);
+    // The second new bug of the minute waits for the digest window; end it.
+    await report(deploymentReport(project));
     await time.settled(project);
     await time.endDigestWindow(project);
     await sweep(lc);
