@@ -337,6 +337,16 @@ async function main() {
   await bareServer.stop();
   bare.rssMb = bareServer.peakRss();
 
+  step('the same app with storage left out (where the time goes)');
+  const noStorageServer = await startProcess(
+    [...SERVER_NODE_FLAGS, '--import', 'tsx', 'bench/no-storage.ts'],
+    { PORT: '0' },
+    /listening on (http:\/\/\S+)/,
+  );
+  const noStorage = { ...(await load(noStorageServer.url, 'rotating')), rssMb: 0 };
+  await noStorageServer.stop();
+  noStorage.rssMb = noStorageServer.peakRss();
+
   const rotating = await ingestScenario('ingest-1000-fingerprints', 'rotating');
   const unique = await ingestScenario('ingest-unique', 'unique');
   const hot = await ingestScenario('ingest-hot', 'hot');
@@ -345,6 +355,7 @@ async function main() {
 
   const rows = [
     ['bare Hono endpoint', bare],
+    ['Log Center app, storage left out', noStorage],
     ['ingest, 1000 rotating fingerprints', rotating],
     ['ingest, all unique (insert-heavy)', unique],
     ['ingest, one hot fingerprint (update-heavy)', hot],
@@ -358,7 +369,9 @@ async function main() {
     );
   }
   const ratio = rotating.rps / bare.rps;
+  const storageShare = rotating.rps / noStorage.rps;
   console.log(`\ningest / bare: ${ratio.toFixed(2)}× (target ≥ 0.8×)`);
+  console.log(`ingest / the same app without storage: ${storageShare.toFixed(2)}×`);
   console.log(
     `stored-count check: ${count.answered2xx} answered 2xx, ${count.stored} stored, ${count.non2xx} non-2xx`,
   );
@@ -382,6 +395,7 @@ async function main() {
     node: process.version,
     scenarios: Object.fromEntries(rows.map(([name, r]) => [name, r])),
     ratio,
+    ratio_to_app_without_storage: storageShare,
     count_check: count,
     targets: checks,
   };
