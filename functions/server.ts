@@ -7,7 +7,7 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { createApp } from './app';
 import { parseConfig } from './lib/config';
 import { openFileWriter } from './lib/db-file';
-import { migrateLibsql, openLibsql } from './lib/db-libsql';
+import { migrateLibsql, normaliseLibsqlUrl, openLibsql } from './lib/db-libsql';
 import type { Deps } from './lib/env';
 import { projectRoot } from './lib/paths';
 import { type BatchRunner, libsqlRunner } from './lib/sql-batch';
@@ -73,18 +73,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await refreshPlannerStats(handle.db, 'full');
 
   const knownProjects = new ProjectCache();
-  const filePath = databaseUrl.startsWith('file:')
-    ? databaseUrl.slice('file:'.length).split('?')[0]
-    : undefined;
-  const writer = filePath
-    ? openFileWriter(filePath)
-    : { run: libsqlRunner(handle.client), close: async () => undefined };
+  // A database file gets the writer thread, which has its own connection and so takes its turn
+  // at the gate like the main thread's writes; a server URL is written through the client.
   const { gate } = handle;
-  // The writer thread has its own connection: it takes its turn at the gate like the rest.
-  const runBatch: BatchRunner = gate ? (statements) => gate.run(() => writer.run(statements)) : writer.run;
-  const sink = new GroupCommitSink(runBatch, options.groupCommit, knownProjects);
+  const filePath = normaliseLibsqlUrl(databaseUrl).match(/^file:([^?]*)/)?.[1];
+  let writer: { run: BatchRunner; close(): Promise<void> };
+  if (gate && filePath) {
+    const thread = openFileWriter(filePath);
+    writer = { run: (statements) => gate.run(() => thread.run(statements)), close: thread.close };
+  } else {
+    writer = { run: libsqlRunner(handle.client), close: async () => undefined };
+  }
+  const sink = new GroupCommitSink(writer.run, options.groupCommit, knownProjects);
   const deferred = new Set<Promise<unknown>>();
   let alertsSoon: ReturnType<typeof setTimeout> | null = null;
+  let closing: Promise<void> | null = null;
   const deps: Deps = {
     db: handle.db,
     config,
@@ -104,10 +107,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     },
     alertsQueued() {
       // A burst of new bugs becomes one flush (one claim, one digest) instead of one per report.
+      // After close the alerts stay in the outbox for the next start.
+      if (closing) return;
       alertsSoon ??= setTimeout(() => {
         alertsSoon = null;
         deps.defer(flushAlerts(handle.db, config));
       }, ALERT_GATHER_MS);
+      alertsSoon.unref();
     },
   };
 
@@ -156,7 +162,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
-  let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
       // Stop accepting connections, let queued reports commit and their requests get

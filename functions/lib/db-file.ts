@@ -20,7 +20,7 @@ function prepared(sql) {
   let statement = cache.get(sql);
   if (!statement) {
     statement = database.prepare(sql);
-    if (cache.size > 512) cache.clear(); // batch-wide statements vary with the batch size
+    if (cache.size > 2048) cache.clear(); // four batch-wide statements for each batch size up to 256
     cache.set(sql, statement);
   }
   return statement;

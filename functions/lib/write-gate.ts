@@ -32,8 +32,11 @@ export class WriteGate {
   }
 }
 
-/** Statements that never write: drizzle's selects, and pragmas that only read a value. */
-const READ_ONLY = /^\s*(select\b|explain\b|pragma\s+[\w.]+\s*;?\s*$)/i;
+/**
+ * Statements that never write: drizzle's selects. Every pragma counts as a write, since some
+ * without arguments write too (`optimize` runs ANALYZE).
+ */
+const READ_ONLY = /^\s*(select|explain)\b/i;
 
 const sqlOf = (statement: InStatement) => (typeof statement === 'string' ? statement : statement.sql);
 
@@ -67,7 +70,7 @@ export function gatedClient(client: Client, gate: WriteGate): Client {
   };
   return new Proxy(client, {
     get(target, property) {
-      if (property in overrides) return overrides[property as keyof Client];
+      if (Object.hasOwn(overrides, property)) return overrides[property as keyof Client];
       const value = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },

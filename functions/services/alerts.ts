@@ -17,7 +17,7 @@ import {
   statusHistory,
 } from '../../schema';
 import type { Config } from '../lib/config';
-import { batch, type Db } from '../lib/db';
+import { batch, type Db, deleteInChunks } from '../lib/db';
 import { toApiBug } from './bugs';
 
 export type AlertConfig = Pick<
@@ -1018,17 +1018,16 @@ export function queueReviewReminders(db: Db, now: Date, reminderHours: number) {
  * Settled rows are kept as a delivery log for the retention period. Reminder rows stay:
  * they are what makes a reminder once per review, however long the review takes.
  */
-export function purgeSettledAlerts(db: Db, cutoff: string) {
-  return db
-    .delete(alertOutbox)
-    .where(
-      and(
-        inArray(alertOutbox.state, ['sent', 'suppressed', 'dead']),
-        lte(alertOutbox.createdAt, cutoff),
-        notInArray(alertOutbox.kind, ['reminder']),
-      ),
-    )
-    .returning({ id: alertOutbox.id });
+export function purgeSettledAlerts(db: Db, cutoff: string): Promise<number> {
+  return deleteInChunks(
+    db,
+    alertOutbox,
+    and(
+      inArray(alertOutbox.state, ['sent', 'suppressed', 'dead']),
+      lte(alertOutbox.createdAt, cutoff),
+      notInArray(alertOutbox.kind, ['reminder']),
+    )!,
+  );
 }
 
 /** Posts a test message to a project's targets now, so a person can check the setup. */

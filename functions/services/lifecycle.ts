@@ -9,7 +9,7 @@ import {
   statusHistory,
 } from '../../schema';
 import type { Config } from '../lib/config';
-import { batch, type Db } from '../lib/db';
+import { batch, type Db, deleteInChunks } from '../lib/db';
 import { ApiError, notFound } from '../lib/errors';
 import { STATUSES, type Status } from '../lib/vocabulary';
 import {
@@ -305,7 +305,7 @@ export async function sweep(db: Db, options: SweepOptions): Promise<SweepResult>
   const lastExpiry = sql`${bugs.leaseExpiryCount} + 1 >= ${LEASE_EXPIRIES_BEFORE_FAILED}`;
   const nextStatus = sql<string>`CASE WHEN ${lastExpiry} THEN 'FAILED' ELSE 'NEW' END`;
   const { alerts } = options;
-  const [, , moved, purged] = (await batch(db, [
+  const [, , moved] = (await batch(db, [
     // History first, while the rows still show who held the lease.
     db.insert(statusHistory).select(
       db
@@ -338,8 +338,8 @@ export async function sweep(db: Db, options: SweepOptions): Promise<SweepResult>
       })
       .where(expired)
       .returning({ id: bugs.id, status: bugs.status }),
-    db.delete(occurrences).where(lt(occurrences.receivedAt, cutoff)).returning({ id: occurrences.id }),
-  ])) as [unknown, unknown, { id: number; status: string }[], { id: number }[]];
+  ])) as [unknown, unknown, { id: number; status: string }[]];
+  const occurrencesPurged = await deleteInChunks(db, occurrences, lt(occurrences.receivedAt, cutoff));
   // 0 hours turns reminders off; a window of 0 turns the throttle, and so "still occurring", off.
   const reminders =
     alerts.REVIEW_REMINDER_HOURS > 0 ? await queueReviewReminders(db, now, alerts.REVIEW_REMINDER_HOURS) : [];
@@ -352,7 +352,7 @@ export async function sweep(db: Db, options: SweepOptions): Promise<SweepResult>
     leases_expired: moved.length,
     reopened: moved.filter((m) => m.status === 'NEW').length,
     failed: moved.filter((m) => m.status === 'FAILED').length,
-    occurrences_purged: purged.length,
+    occurrences_purged: occurrencesPurged,
     reminders_queued: reminders.length,
     recurring_queued: recurring.length,
     alerts_sent: flushed.sent,
@@ -360,7 +360,7 @@ export async function sweep(db: Db, options: SweepOptions): Promise<SweepResult>
     alerts_retrying: flushed.retrying,
     alerts_dead: flushed.dead,
     alerts_suppressed: flushed.suppressed,
-    alerts_purged: alertsPurged.length,
+    alerts_purged: alertsPurged,
   };
 }
 
