@@ -15,6 +15,8 @@ import { migrateLibsql, openLibsql } from '../functions/lib/db-libsql';
 import { runtimeReport } from '../test/helpers/payloads';
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 10);
+/** Load before each measured run, not counted: module loading and JIT warm-up are not steady state. */
+const WARMUP_S = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const CONNECTIONS = 50;
 /** The list is what people and the dashboard read: a handful of concurrent readers, not 50. */
 const LIST_CONNECTIONS = 4;
@@ -135,7 +137,7 @@ local n = 0
 request = function()
   n = n + 1
   local fp
-  ${kind === 'rotating' ? 'fp = tostring(n % 1000)' : kind === 'unique' ? 'fp = thread_id .. "-" .. n' : 'fp = "hot"'}
+  ${kind === 'rotating' ? 'fp = tostring(n % 1000)' : kind === 'unique' ? `fp = "${runId()}-" .. thread_id .. "-" .. n` : 'fp = "hot"'}
   return wrk.format("POST", "/api/v1/logs/report", { ["Content-Type"] = "application/json" }, string.format(template, fp))
 end`;
 }
@@ -159,19 +161,33 @@ function parseWrk(out: string): LoadResult {
   };
 }
 
+/** Each run's unique fingerprints differ from every other run's, warm-up included. */
+const runId = () => Math.random().toString(36).slice(2, 10);
+
+/** A warm-up run, then the measured one. */
 async function load(
   url: string,
   kind: BodyKind | { get: string[] },
   connections = CONNECTIONS,
 ): Promise<LoadResult> {
+  if (WARMUP_S > 0) await loadFor(WARMUP_S, url, kind, connections);
+  return loadFor(DURATION_S, url, kind, connections);
+}
+
+async function loadFor(
+  seconds: number,
+  url: string,
+  kind: BodyKind | { get: string[] },
+  connections: number,
+): Promise<LoadResult> {
   if (hasWrk) {
-    const script = join(work, `load-${Math.random().toString(36).slice(2)}.lua`);
+    const script = join(work, `load-${runId()}.lua`);
     writeFileSync(script, wrkScript(kind));
     const out = await new Promise<string>((resolve, reject) => {
       const child = spawn('wrk', [
         '-t2',
         `-c${connections}`,
-        `-d${DURATION_S}s`,
+        `-d${seconds}s`,
         '--latency',
         '-s',
         script,
@@ -186,7 +202,7 @@ async function load(
     if (process.env.BENCH_DEBUG) console.log(out);
     return parseWrk(out);
   }
-  return autocannonLoad(url, kind, { duration: DURATION_S }, connections);
+  return autocannonLoad(url, kind, { duration: seconds }, connections);
 }
 
 async function autocannonLoad(
@@ -196,6 +212,7 @@ async function autocannonLoad(
   connections = CONNECTIONS,
 ): Promise<LoadResult & { ok: number }> {
   let n = 0;
+  const run = runId();
   const result = await autocannon({
     url,
     connections,
@@ -213,7 +230,7 @@ async function autocannonLoad(
             headers: { 'content-type': 'application/json' },
             setupRequest: (req) => {
               n++;
-              const fp = kind === 'rotating' ? String(n % 1000) : kind === 'unique' ? `u${n}` : 'hot';
+              const fp = kind === 'rotating' ? String(n % 1000) : kind === 'unique' ? `${run}-${n}` : 'hot';
               return { ...req, body: JSON.stringify({ ...baseBody, fingerprint: [fp] }) };
             },
           },
@@ -244,7 +261,9 @@ async function ingestScenario(name: string, kind: BodyKind) {
   const dataDir = join(work, name);
   step(`${name}: starting Log Center on a temporary database`);
   const server = await startLogCenter(dataDir);
-  step(`${name}: ${DURATION_S}s of load at ${CONNECTIONS} connections (${hasWrk ? 'wrk' : 'autocannon'})`);
+  step(
+    `${name}: ${WARMUP_S}s warm-up, then ${DURATION_S}s of load at ${CONNECTIONS} connections (${hasWrk ? 'wrk' : 'autocannon'})`,
+  );
   const result = await load(server.url, kind);
   await server.stop();
   return { ...result, rssMb: server.peakRss() };
@@ -392,6 +411,7 @@ async function main() {
     at: new Date().toISOString(),
     load_tool: hasWrk ? 'wrk -t2 -c50' : 'autocannon -c50',
     duration_s: DURATION_S,
+    warmup_s: WARMUP_S,
     node: process.version,
     scenarios: Object.fromEntries(rows.map(([name, r]) => [name, r])),
     ratio,

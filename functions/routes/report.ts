@@ -3,6 +3,7 @@ import type { AppEnv } from '../lib/env';
 import { ApiError, validationFailed } from '../lib/errors';
 import { safeEqual } from '../lib/secrets';
 import { nowIso } from '../lib/time';
+import { hasAlertTarget } from '../services/alerts';
 import { ingestAnswer } from '../services/ingest';
 import { parseJsonLenient } from '../services/json-repair';
 import { LIMITS, normaliseReport } from '../services/report';
@@ -76,6 +77,7 @@ reportRoutes.post(REPORT_PATH, async (c) => {
       throw new ApiError(401, 'invalid_ingest_key', 'This project requires a valid X-Log-Center-Key');
     }
   }
+  report.alert = hasAlertTarget(deps.config, settings?.alertSettings);
   const perMinute = settings?.rateLimitPerMinute ?? deps.config.RATE_LIMIT_PER_MINUTE;
   const allowed = deps.rateLimiter.take(report.projectId, perMinute);
   if (!allowed.ok) {

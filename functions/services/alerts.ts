@@ -146,6 +146,9 @@ export function alertTargets(config: AlertConfig, settings: AlertSettings | null
   return targets;
 }
 
+export const hasAlertTarget = (config: AlertConfig, settings: AlertSettings | null | undefined) =>
+  Object.keys(alertTargets(config, settings)).length > 0;
+
 const eventEnabled = (kind: AlertKind, settings: AlertSettings | null | undefined) => {
   const name = SWITCH_OF[kind];
   return name === null || (settings?.events?.[name] ?? DEFAULT_EVENTS[name]);

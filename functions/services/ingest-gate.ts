@@ -1,15 +1,17 @@
+import type { AlertSettings } from '../../schema';
 import type { Db } from '../lib/db';
 import { getProjectRow } from './projects';
 
 export interface ProjectIngestSettings {
   ingestKey: string | null;
   rateLimitPerMinute: number | null;
+  alertSettings: AlertSettings | null;
 }
 
 const SETTINGS_TTL_MS = 5_000;
 
 /**
- * Ingest-key and rate settings per project, cached briefly so the hot path does no
+ * Ingest-key, rate and alert settings per project, cached briefly so the hot path does no
  * per-request project look-up; edits made through this process are seen at once.
  */
 export class ProjectSettingsCache {
@@ -21,7 +23,9 @@ export class ProjectSettingsCache {
     const hit = this.entries.get(projectId);
     if (hit && this.now() - hit.at < SETTINGS_TTL_MS) return hit.value;
     const row = await getProjectRow(db, projectId);
-    const value = row ? { ingestKey: row.ingestKey, rateLimitPerMinute: row.rateLimitPerMinute } : null;
+    const value = row
+      ? { ingestKey: row.ingestKey, rateLimitPerMinute: row.rateLimitPerMinute, alertSettings: row.alertSettings }
+      : null;
     this.entries.set(projectId, { at: this.now(), value });
     return value;
   }

@@ -140,11 +140,17 @@ function sizedSql(kind: string, rows: number, build: (values: string) => string,
   return sql;
 }
 
-/** `g(fp, k, at)`: each group's fingerprint, report count and time, for the statements below. */
+/**
+ * `g(fp, k, at, alert)`: each group's fingerprint, report count, time and whether it may
+ * queue an alert, for the statements below.
+ */
 const groupArgs = (groups: Group[]) =>
-  groups.flatMap((g) => [g.reports[0]!.fingerprint, g.reports.length, g.reports[0]!.receivedAt]);
+  groups.flatMap((g) => {
+    const first = g.reports[0]!;
+    return [first.fingerprint, g.reports.length, first.receivedAt, first.alert ? 1 : 0];
+  });
 const groupSql = (kind: string, groups: Group[], body: string) =>
-  sizedSql(kind, groups.length, (values) => `WITH g(fp, k, at) AS (VALUES ${values}) ${body}`, 3);
+  sizedSql(kind, groups.length, (values) => `WITH g(fp, k, at, alert) AS (VALUES ${values}) ${body}`, 4);
 
 // A group created the bug when its count equals the group size; reopened_from is set only
 // by the upsert that reopened it. Both statements run after all upserts of the batch.
@@ -156,12 +162,15 @@ const HISTORY_INSERT = `INSERT INTO status_history (bug_id, from_status, to_stat
          WHEN b.status = 'IGNORED' THEN 'Project registration report' ELSE 'First seen' END, g.at
   FROM g JOIN bugs b ON b.fingerprint = g.fp WHERE ${JUST_CREATED_OR_REOPENED}`;
 
-/** A new bug or a regression queues an alert in the same batch (IGNORED bugs never alert). */
+/**
+ * A new bug or a regression queues an alert in the same batch (IGNORED bugs never alert, and
+ * nothing is queued where no alert target is configured).
+ */
 const ALERT_INSERT = `INSERT INTO alert_outbox (bug_id, project_id, kind, state, attempts, next_attempt_at, created_at)
   SELECT b.id, b.project_id, CASE WHEN b.reopened_from IS NOT NULL THEN 'regression' ELSE 'new_bug' END,
     'pending', 0, g.at, g.at
   FROM g JOIN bugs b ON b.fingerprint = g.fp
-  WHERE b.status <> 'IGNORED' AND (${JUST_CREATED_OR_REOPENED})`;
+  WHERE g.alert = 1 AND b.status <> 'IGNORED' AND (${JUST_CREATED_OR_REOPENED})`;
 
 const OCCURRENCE_COLUMNS = 11;
 

@@ -112,6 +112,11 @@ export interface NormalisedReport {
   fingerprint: string;
   /** Status a bug created by this report starts in. */
   initialStatus: 'NEW' | 'IGNORED';
+  /**
+   * Whether a new bug or a regression from this report queues an alert. The route clears it
+   * when neither the project nor the server has an alert target: nothing would be sent.
+   */
+  alert: boolean;
 }
 
 export type ParseOutcome = { ok: true; report: NormalisedReport } | { ok: false; errors: FieldError[] };
@@ -143,6 +148,7 @@ export function normaliseReport(body: unknown, receivedAt: string): ParseOutcome
     stackTrace: normaliseStack(input.error.stack_trace),
     context,
     initialStatus: input.error.type === REGISTRATION_TYPE ? 'IGNORED' : 'NEW',
+    alert: true,
   };
   return { ok: true, report: { ...report, fingerprint: computeFingerprint(report, input.fingerprint) } };
 }
