@@ -24,7 +24,11 @@ export class ProjectSettingsCache {
     if (hit && this.now() - hit.at < SETTINGS_TTL_MS) return hit.value;
     const row = await getProjectRow(db, projectId);
     const value = row
-      ? { ingestKey: row.ingestKey, rateLimitPerMinute: row.rateLimitPerMinute, alertSettings: row.alertSettings }
+      ? {
+          ingestKey: row.ingestKey,
+          rateLimitPerMinute: row.rateLimitPerMinute,
+          alertSettings: row.alertSettings,
+        }
       : null;
     this.entries.set(projectId, { at: this.now(), value });
     return value;

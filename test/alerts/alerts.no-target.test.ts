@@ -45,7 +45,10 @@ describe('projects without an alert target', () => {
     );
     expect((await created.json()).message).toBe('Log reported');
     await waitFor(() => hooksFor(hook, heard).length === 1);
-    expect(hooksFor(hook, heard)[0]!.body).toMatchObject({ event: 'new_bug', bug: { error: { line_number: 2 } } });
+    expect(hooksFor(hook, heard)[0]!.body).toMatchObject({
+      event: 'new_bug',
+      bug: { error: { line_number: 2 } },
+    });
     // The bug from before the webhook was set stays unannounced.
     expect(await queuedAlerts(heard)).toBe(1);
   });
