@@ -112,8 +112,27 @@ const startLogCenter = (dataDir: string) =>
     /listening on (http:\/\/\S+)/,
   );
 
-type BodyKind = 'rotating' | 'unique' | 'hot';
+type BodyKind = 'rotating' | 'unique' | 'hot' | 'large';
 const baseBody = runtimeReport('bench_project');
+/** About 200 KiB, near the 256 KiB limit: a long message and 190 long stack lines. */
+const largeBody = {
+  ...baseBody,
+  error: {
+    ...baseBody.error,
+    message: `${baseBody.error.message} ${'m'.repeat(6_000)}`,
+    stack_trace: Array.from(
+      { length: 190 },
+      (_, i) => `  File "app/views.py", line ${i}, in handler ${'x'.repeat(1_000)}`,
+    ),
+  },
+};
+const bodyOf = (kind: BodyKind) => (kind === 'large' ? largeBody : baseBody);
+const fingerprintLua = (kind: BodyKind) =>
+  kind === 'unique'
+    ? `fp = "${runId()}-" .. thread_id .. "-" .. n`
+    : kind === 'hot'
+      ? 'fp = "hot"'
+      : 'fp = tostring(n % 1000)';
 
 /** A Lua script for wrk: POST bodies as the scenario asks, or GETs of the given paths. */
 function wrkScript(kind: BodyKind | { get: string[] }): string {
@@ -126,7 +145,7 @@ request = function()
   return wrk.format("GET", paths[(n % #paths) + 1], { ["Authorization"] = "Bearer ${TOKEN}" })
 end`;
   }
-  const template = JSON.stringify({ ...baseBody, fingerprint: ['FP'] }).replace('"FP"', '"%s"');
+  const template = JSON.stringify({ ...bodyOf(kind), fingerprint: ['FP'] }).replace('"FP"', '"%s"');
   return `
 local template = ${JSON.stringify(template)}
 local thread_id = 0
@@ -137,7 +156,7 @@ local n = 0
 request = function()
   n = n + 1
   local fp
-  ${kind === 'rotating' ? 'fp = tostring(n % 1000)' : kind === 'unique' ? `fp = "${runId()}-" .. thread_id .. "-" .. n` : 'fp = "hot"'}
+  ${fingerprintLua(kind)}
   return wrk.format("POST", "/api/v1/logs/report", { ["Content-Type"] = "application/json" }, string.format(template, fp))
 end`;
 }
@@ -230,8 +249,8 @@ async function autocannonLoad(
             headers: { 'content-type': 'application/json' },
             setupRequest: (req) => {
               n++;
-              const fp = kind === 'rotating' ? String(n % 1000) : kind === 'unique' ? `${run}-${n}` : 'hot';
-              return { ...req, body: JSON.stringify({ ...baseBody, fingerprint: [fp] }) };
+              const fp = kind === 'unique' ? `${run}-${n}` : kind === 'hot' ? 'hot' : String(n % 1000);
+              return { ...req, body: JSON.stringify({ ...bodyOf(kind), fingerprint: [fp] }) };
             },
           },
     ],
@@ -369,6 +388,7 @@ async function main() {
   const rotating = await ingestScenario('ingest-1000-fingerprints', 'rotating');
   const unique = await ingestScenario('ingest-unique', 'unique');
   const hot = await ingestScenario('ingest-hot', 'hot');
+  const large = await ingestScenario('ingest-large', 'large');
   const count = await countCheck();
   const list = await listScenario();
 
@@ -378,6 +398,7 @@ async function main() {
     ['ingest, 1000 rotating fingerprints', rotating],
     ['ingest, all unique (insert-heavy)', unique],
     ['ingest, one hot fingerprint (update-heavy)', hot],
+    ['ingest, ~200 KiB reports, 1000 fingerprints (429 when the queue holds 16 MiB)', large],
     [`GET /api/v1/bugs, ${LIST_BUGS.toLocaleString()} bugs (${LIST_CONNECTIONS} conn.)`, list],
   ] as const;
   console.log('\n| scenario | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MB |');

@@ -125,32 +125,31 @@ ON CONFLICT (id) DO UPDATE SET repo_url = excluded.repo_url, updated_at = exclud
 WHERE projects.repo_url IS NULL AND excluded.repo_url IS NOT NULL`;
 
 /**
- * Batch-wide statements differ only in their number of rows; their text is built once per
- * size, so the hot path neither rebuilds it nor makes the writer prepare it again.
- */
-const sqlBySize = new Map<string, string>();
-function sizedSql(kind: string, rows: number, build: (values: string) => string, columns: number): string {
-  const key = `${kind}:${rows}`;
-  let sql = sqlBySize.get(key);
-  if (sql === undefined) {
-    const row = `(${Array.from({ length: columns }, () => '?').join(', ')})`;
-    sql = build(Array.from({ length: rows }, () => row).join(', '));
-    sqlBySize.set(key, sql);
-  }
-  return sql;
-}
-
-/**
  * `g(fp, k, at, alert)`: each group's fingerprint, report count, time and whether it may
- * queue an alert, for the statements below.
+ * queue an alert, for the batch-wide statements below.
  */
 const groupArgs = (groups: Group[]) =>
   groups.flatMap((g) => {
     const first = g.reports[0]!;
     return [first.fingerprint, g.reports.length, first.receivedAt, first.alert ? 1 : 0];
   });
-const groupSql = (kind: string, groups: Group[], body: string) =>
-  sizedSql(kind, groups.length, (values) => `WITH g(fp, k, at, alert) AS (VALUES ${values}) ${body}`, 4);
+
+/**
+ * Batch-wide statements differ only in their number of groups; their text is built once per
+ * size, so the hot path neither rebuilds it nor makes the writer prepare it again. Their
+ * arguments are short (fingerprints and times), so the prepared statements the writer keeps
+ * hold little.
+ */
+const sqlBySize = new Map<string, string>();
+function groupSql(kind: string, groups: Group[], body: string): string {
+  const key = `${kind}:${groups.length}`;
+  let sql = sqlBySize.get(key);
+  if (sql === undefined) {
+    sql = `WITH g(fp, k, at, alert) AS (VALUES ${Array(groups.length).fill('(?, ?, ?, ?)').join(', ')}) ${body}`;
+    sqlBySize.set(key, sql);
+  }
+  return sql;
+}
 
 // A group created the bug when its count equals the group size; reopened_from is set only
 // by the upsert that reopened it. Both statements run after all upserts of the batch.
@@ -172,30 +171,35 @@ const ALERT_INSERT = `INSERT INTO alert_outbox (bug_id, project_id, kind, state,
   FROM g JOIN bugs b ON b.fingerprint = g.fp
   WHERE g.alert = 1 AND b.status <> 'IGNORED' AND (${JUST_CREATED_OR_REOPENED})`;
 
-const OCCURRENCE_COLUMNS = 11;
+/**
+ * One occurrence per statement, always the same statement. A prepared statement keeps the
+ * values last bound to it: a batch-wide insert, cached for each batch size, would keep up to a
+ * whole batch of stack traces per size alive in the writer (hundreds of MB under large reports).
+ */
+const OCCURRENCE_INSERT = `INSERT INTO occurrences (bug_id, received_at, occurred_at, environment, level, version,
+  commit_hash, message, stack_trace, context)
+SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bugs WHERE fingerprint = ?`;
 
-function occurrencesInsert(reports: NormalisedReport[], indexes: number[], json: ReportJson[]): Statement {
-  const args: SqlValue[] = [];
-  indexes.forEach((index, n) => {
+function occurrenceInserts(reports: NormalisedReport[], indexes: number[], json: ReportJson[]): Statement[] {
+  return indexes.map((index) => {
     const r = reports[index]!;
-    args.push(n, r.fingerprint, r.receivedAt, r.occurredAt, r.environment, r.level, r.version);
-    args.push(r.commitHash, r.message, json[index]!.stack, json[index]!.context);
+    const { stack, context } = json[index]!;
+    return {
+      sql: OCCURRENCE_INSERT,
+      args: [
+        r.receivedAt,
+        r.occurredAt,
+        r.environment,
+        r.level,
+        r.version,
+        r.commitHash,
+        r.message,
+        stack,
+        context,
+        r.fingerprint,
+      ],
+    };
   });
-  return {
-    sql: sizedSql(
-      'occurrences',
-      indexes.length,
-      (values) => `WITH r(n, fp, received_at, occurred_at, environment, level, version, commit_hash, message,
-        stack_trace, context) AS (VALUES ${values})
-      INSERT INTO occurrences (bug_id, received_at, occurred_at, environment, level, version, commit_hash, message,
-        stack_trace, context)
-      SELECT b.id, r.received_at, r.occurred_at, r.environment, r.level, r.version, r.commit_hash, r.message,
-        r.stack_trace, r.context
-      FROM r JOIN bugs b ON b.fingerprint = r.fp ORDER BY r.n`,
-      OCCURRENCE_COLUMNS,
-    ),
-    args,
-  };
 }
 
 /**
@@ -255,7 +259,7 @@ export async function writeReports(
     statements.push(
       { sql: groupSql('history', groups, HISTORY_INSERT), args: perGroup },
       { sql: groupSql('alerts', groups, ALERT_INSERT), args: perGroup },
-      occurrencesInsert(
+      ...occurrenceInserts(
         reports,
         groups.flatMap((g) => g.indexes),
         json,
