@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { configSchema } from '../functions/lib/config';
 import { openFileWriter } from '../functions/lib/db-file';
 import { migrateLibsql, openLibsql } from '../functions/lib/db-libsql';
 import { runtimeReport } from '../test/helpers/payloads';
@@ -51,13 +52,24 @@ interface Server {
   stop(): Promise<void>;
 }
 
+/**
+ * The shell's environment without Log Center's own settings: a SLACK_WEBHOOK_URL or
+ * LIBSQL_URL exported there must not make the bench post real alerts or use another database.
+ */
+function shellEnvWithoutLogCenter(): NodeJS.ProcessEnv {
+  const settings = new Set([...Object.keys(configSchema.shape), 'LIBSQL_URL', 'LIBSQL_AUTH_TOKEN']);
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !settings.has(key) && !key.startsWith('LOG_CENTER_')),
+  );
+}
+
 async function startProcess(
   args: string[],
   env: Record<string, string>,
   readyPattern: RegExp,
 ): Promise<Server> {
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
+    env: { ...shellEnvWithoutLogCenter(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -20,7 +20,7 @@ function prepared(sql) {
   let statement = cache.get(sql);
   if (!statement) {
     statement = database.prepare(sql);
-    if (cache.size > 2048) cache.clear(); // four batch-wide statements for each batch size up to 256
+    if (cache.size > 2048) cache.clear(); // three batch-wide statements for each batch size up to 256
     cache.set(sql, statement);
   }
   return statement;

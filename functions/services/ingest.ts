@@ -1,4 +1,4 @@
-import type { BatchRunner, SqlValue, Statement } from '../lib/sql-batch';
+import type { BatchRunner, Statement } from '../lib/sql-batch';
 import type { NormalisedReport } from './report';
 
 export const OCCURRENCES_KEPT = 100;
@@ -42,19 +42,23 @@ interface Group {
  */
 function planRounds(reports: NormalisedReport[]): Group[][] {
   const rounds: Map<string, Group>[] = [];
+  /** The round holding each fingerprint's latest report: later reports never go before it. */
+  const lastRound = new Map<string, number>();
   reports.forEach((report, index) => {
-    let round = rounds.find((r) => {
-      const group = r.get(report.fingerprint);
-      return !group || group.reports[0]!.commitHash === report.commitHash;
-    });
-    if (!round) {
-      round = new Map();
-      rounds.push(round);
-    }
+    const previous = lastRound.get(report.fingerprint);
+    let at = previous ?? 0;
+    if (
+      previous !== undefined &&
+      rounds[previous]!.get(report.fingerprint)!.reports[0]!.commitHash !== report.commitHash
+    )
+      at = previous + 1;
+    rounds[at] ??= new Map();
+    const round = rounds[at]!;
     const group = round.get(report.fingerprint) ?? { reports: [], indexes: [] };
     group.reports.push(report);
     group.indexes.push(index);
     round.set(report.fingerprint, group);
+    lastRound.set(report.fingerprint, at);
   });
   return rounds.map((round) => [...round.values()]);
 }
@@ -212,7 +216,7 @@ export const TRIM_STEP = 10;
 const OCCURRENCES_TRIM = `DELETE FROM occurrences
   WHERE bug_id IN (SELECT b.id FROM g JOIN bugs b ON b.fingerprint = g.fp
     WHERE b.occurrence_count > ${OCCURRENCES_KEPT}
-      AND b.occurrence_count / ${TRIM_STEP} <> (b.occurrence_count - g.k) / ${TRIM_STEP})
+      AND b.occurrence_count / ${TRIM_STEP} <> (b.occurrence_count - CAST(g.k AS INTEGER)) / ${TRIM_STEP})
     AND id < (SELECT i.id FROM occurrences i WHERE i.bug_id = occurrences.bug_id
       ORDER BY i.id DESC LIMIT 1 OFFSET ${OCCURRENCES_KEPT - 1})`;
 
@@ -224,9 +228,9 @@ interface UpsertRow {
 }
 
 /**
- * Stores reports atomically: project rows, one bug upsert per fingerprint, then history,
- * alerts, occurrences and the history cap as batch-wide statements. Returns one result
- * per report, in order.
+ * Stores reports atomically: project rows, one bug upsert per fingerprint, history and
+ * alerts as batch-wide statements, one insert per occurrence, then the history cap.
+ * Returns one result per report, in order.
  */
 export async function writeReports(
   run: BatchRunner,

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LibsqlHandle, migrateLibsql, openLibsql } from '../../functions/lib/db-libsql';
 import { libsqlRunner } from '../../functions/lib/sql-batch';
 import { GroupCommitSink } from '../../functions/services/group-commit';
+import { OCCURRENCES_KEPT, TRIM_STEP, writeReports } from '../../functions/services/ingest';
 import { type NormalisedReport, normaliseReport } from '../../functions/services/report';
 import { runtimeReport } from '../helpers/payloads';
 import { uniqueProject } from '../helpers/server';
@@ -124,5 +125,49 @@ describe('group commit', () => {
     expect((await Promise.allSettled(pending)).every((s) => s.status === 'fulfilled')).toBe(true);
     expect(await occurrenceTotal(project)).toBe(40);
     await expect(sink.submit(normalised(project, 1))).rejects.toMatchObject({ status: 503 });
+  });
+});
+
+describe('one batch of reports', () => {
+  const storedOccurrences = (project: string) =>
+    handle.db.all<{ commit_hash: string; n: number }>(
+      sql`SELECT o.commit_hash, json_extract(o.context, '$.n') AS n FROM occurrences o
+        JOIN bugs b ON b.id = o.bug_id WHERE b.project_id = ${project} ORDER BY o.id`,
+    );
+
+  it("keeps a fingerprint's reports in order when their commits alternate", async () => {
+    const project = uniqueProject();
+    const reports = ['1111111aaaa', '2222222bbbb', '1111111aaaa'].map((commit, n) => {
+      const outcome = normaliseReport(
+        runtimeReport(project, { commit_hash: commit, context: { n } }),
+        new Date().toISOString(),
+      );
+      if (!outcome.ok) throw new Error('fixture did not validate');
+      return outcome.report;
+    });
+    const results = await writeReports(libsqlRunner(handle.client), reports);
+    expect(results.map((r) => r.outcome)).toEqual(['new', 'dedup', 'dedup']);
+    // The bug shows the commit of the latest report, and occurrences follow the reports.
+    const [bug] = await handle.db.all<{ commit_hash: string; occurrence_count: number }>(
+      sql`SELECT commit_hash, occurrence_count FROM bugs WHERE project_id = ${project}`,
+    );
+    expect(bug).toEqual({ commit_hash: '1111111aaaa', occurrence_count: 3 });
+    expect(await storedOccurrences(project)).toEqual([
+      { commit_hash: '1111111aaaa', n: 0 },
+      { commit_hash: '2222222bbbb', n: 1 },
+      { commit_hash: '1111111aaaa', n: 2 },
+    ]);
+  });
+
+  it(`trims a bug's history once every ${TRIM_STEP} reports past ${OCCURRENCES_KEPT}`, async () => {
+    const project = uniqueProject();
+    const run = libsqlRunner(handle.client);
+    const write = async (count: number) => {
+      for (let i = 0; i < count; i++) await writeReports(run, [normalised(project, 7)]);
+    };
+    await write(OCCURRENCES_KEPT + 5);
+    expect((await storedOccurrences(project)).length).toBe(OCCURRENCES_KEPT + 5);
+    await write(5); // the count crosses a multiple of TRIM_STEP
+    expect((await storedOccurrences(project)).length).toBe(OCCURRENCES_KEPT);
   });
 });
