@@ -132,10 +132,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const sweeper =
     sweepIntervalMs > 0
       ? setInterval(() => {
-          sweep(handle.db, { retentionDays: config.RETENTION_DAYS, alerts: config }).then(
-            (result) => console.log(JSON.stringify({ level: 'info', msg: 'sweep', ...result })),
-            (error) =>
-              console.error(JSON.stringify({ level: 'error', msg: 'sweep failed', error: String(error) })),
+          // Deferred, so shutdown lets a running sweep finish before the database closes.
+          deps.defer(
+            sweep(handle.db, { retentionDays: config.RETENTION_DAYS, alerts: config }).then(
+              (result) => console.log(JSON.stringify({ level: 'info', msg: 'sweep', ...result })),
+              (error) =>
+                console.error(JSON.stringify({ level: 'error', msg: 'sweep failed', error: String(error) })),
+            ),
           );
         }, sweepIntervalMs)
       : null;
