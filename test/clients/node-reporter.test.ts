@@ -19,6 +19,10 @@ let hanging: Server;
 let hangingUrl: string;
 const sockets = new Set<Socket>();
 
+/** A reporter for one test: no process handlers, environment `test`, overridable. */
+const testReporter = (options: Partial<Parameters<typeof init>[0]> = {}) =>
+  init({ url: lc.url, projectId: 'svc', environment: 'test', handleProcessErrors: false, ...options });
+
 beforeAll(async () => {
   lc = await startLogCenter();
   buildDir = mkdtempSync(join(tmpdir(), 'node-reporter-'));
@@ -97,12 +101,7 @@ describe('captureException', () => {
 
   it('reports a thrown value that is not an Error the way the Python reporter does', async () => {
     const project = uniqueProject('svc');
-    const reporter = init({
-      url: lc.url,
-      projectId: project,
-      environment: 'test',
-      handleProcessErrors: false,
-    });
+    const reporter = testReporter({ projectId: project });
     expect(await reporter.captureException('quota exceeded')).toMatchObject({ message: 'Log reported' });
     const [bug] = await bugsOf(lc, project);
     expect(bug!.error).toMatchObject({
@@ -117,12 +116,7 @@ describe('captureException', () => {
 
   it('still reports when the context cannot be serialised, without the context', async () => {
     const project = uniqueProject('svc');
-    const reporter = init({
-      url: lc.url,
-      projectId: project,
-      environment: 'test',
-      handleProcessErrors: false,
-    });
+    const reporter = testReporter({ projectId: project });
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     expect(await reporter.captureException(driverError(), { request: cyclic })).toMatchObject({
@@ -139,30 +133,18 @@ describe('captureException', () => {
       method: 'PUT',
       body: JSON.stringify({ ingest_key: 'svc-ingest-key' }),
     });
-    const options = { url: lc.url, projectId: project, environment: 'test', handleProcessErrors: false };
-
-    const refused = init(options);
+    const refused = testReporter({ projectId: project });
     expect(await refused.captureException(driverError())).toBeUndefined();
-    const accepted = init({ ...options, ingestKey: 'svc-ingest-key' });
+    const accepted = testReporter({ projectId: project, ingestKey: 'svc-ingest-key' });
     expect(await accepted.captureException(driverError())).toMatchObject({ message: 'Log reported' });
     accepted.close();
   });
 
   it('resolves undefined without throwing when Log Center is unreachable', async () => {
-    const refused = init({
-      url: 'http://127.0.0.1:9',
-      projectId: 'svc',
-      environment: 'test',
-      handleProcessErrors: false,
-    });
+    const refused = testReporter({ url: 'http://127.0.0.1:9' });
     await expect(refused.captureException(new Error('x'))).resolves.toBeUndefined();
 
-    const stuck = init({
-      url: hangingUrl,
-      projectId: 'svc',
-      environment: 'test',
-      handleProcessErrors: false,
-    });
+    const stuck = testReporter({ url: hangingUrl });
     const started = Date.now();
     await expect(stuck.captureException(new Error('x'))).resolves.toBeUndefined();
     const waited = Date.now() - started;
