@@ -11,7 +11,7 @@ import {
 import type { Config } from '../lib/config';
 import { batch, type Db, deleteInChunks } from '../lib/db';
 import { ApiError, notFound } from '../lib/errors';
-import { STATUSES, type Status } from '../lib/vocabulary';
+import { STATUSES, type Status, TRANSITIONS } from '../lib/vocabulary';
 import {
   type AlertConfig,
   type FlushOptions,
@@ -23,7 +23,7 @@ import {
 } from './alerts';
 import { getBugRow } from './bugs';
 
-export { STATUSES, type Status } from '../lib/vocabulary';
+export { STATUSES, type Status, TRANSITIONS } from '../lib/vocabulary';
 
 /** Names of the earlier nine-state workflow, still sent by older clients. */
 export const LEGACY_STATUSES: Record<string, Status> = {
@@ -40,20 +40,6 @@ export function parseStatus(value: string): Status | undefined {
   const status = LEGACY_STATUSES[upper] ?? upper;
   return (STATUSES as readonly string[]).includes(status) ? (status as Status) : undefined;
 }
-
-/**
- * The one transition table. Reopening (→ NEW) is how a person retries a fix; a report
- * reopens DEPLOYED (and MERGED on its merge commit) itself, in the ingest upsert.
- */
-export const TRANSITIONS: Record<Status, readonly Status[]> = {
-  NEW: ['FIXING', 'FAILED', 'IGNORED'],
-  FIXING: ['PENDING_REVIEW', 'FAILED', 'NEW'],
-  PENDING_REVIEW: ['MERGED', 'FAILED', 'NEW'],
-  MERGED: ['DEPLOYED', 'FAILED', 'NEW'],
-  DEPLOYED: ['NEW'],
-  FAILED: ['NEW', 'IGNORED'],
-  IGNORED: ['NEW'],
-};
 
 export const canTransition = (from: string, to: Status) => (TRANSITIONS[from as Status] ?? []).includes(to);
 

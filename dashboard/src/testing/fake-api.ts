@@ -1,3 +1,4 @@
+import { type Status, TRANSITIONS } from '../../../functions/lib/vocabulary';
 import type { Bug, BugDetail, Project, Stats } from '../api/client';
 
 /**
@@ -100,18 +101,6 @@ export function makeStats(overrides: Partial<Stats> = {}): Stats {
   };
 }
 
-// The server's transition table (functions/services/lifecycle.ts), copied so that the
-// dashboard's own action rules are tested against it rather than against themselves.
-const TRANSITIONS: Record<string, string[]> = {
-  NEW: ['FIXING', 'FAILED', 'IGNORED'],
-  FIXING: ['PENDING_REVIEW', 'FAILED', 'NEW'],
-  PENDING_REVIEW: ['MERGED', 'FAILED', 'NEW'],
-  MERGED: ['DEPLOYED', 'FAILED', 'NEW'],
-  DEPLOYED: ['NEW'],
-  FAILED: ['NEW', 'IGNORED'],
-  IGNORED: ['NEW'],
-};
-
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 const problem = (status: number, code: string, message: string, extra: object = {}) =>
@@ -200,7 +189,8 @@ function route(server: FakeServer, method: string, url: URL, body: Record<string
     if (method === 'GET' && !bugMatch[2]) return json(200, bug);
     if (method === 'PUT' && bugMatch[2]) {
       const status = String(body.status);
-      if (!TRANSITIONS[bug.status]?.includes(status))
+      // The server's own table, so the dashboard's action rules are tested against it.
+      if (!TRANSITIONS[bug.status as Status]?.includes(status as Status))
         return problem(409, 'invalid_transition', `A bug cannot move from ${bug.status} to ${body.status}`);
       bug.history.push({
         id: bug.history.length + 1,
