@@ -48,6 +48,17 @@ export interface ScanSummary {
   outage?: 'kubernetes' | 'log-center' | 'internal';
 }
 
+/** A summary before anything was scanned. */
+export const emptySummary = (): ScanSummary => ({
+  pods: 0,
+  findings: 0,
+  reported: 0,
+  unchanged: 0,
+  unmapped: 0,
+  rejected: 0,
+  listFailures: 0,
+});
+
 export interface Reporter {
   report(body: DeploymentReport, ingestKey?: string): Promise<ReportOutcome>;
 }
@@ -76,15 +87,7 @@ export class PodMonitor {
   /** Never throws: every failure is logged and shows in the summary. */
   async scan(): Promise<ScanSummary> {
     const started = Date.now();
-    const summary: ScanSummary = {
-      pods: 0,
-      findings: 0,
-      reported: 0,
-      unchanged: 0,
-      unmapped: 0,
-      rejected: 0,
-      listFailures: 0,
-    };
+    const summary = emptySummary();
     try {
       await this.scanInto(summary);
     } catch (error) {

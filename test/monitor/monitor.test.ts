@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLogger, type LogFields } from '../../monitor/src/log';
-import { pollForever, type ScanSummary } from '../../monitor/src/monitor';
+import { emptySummary, pollForever, type ScanSummary } from '../../monitor/src/monitor';
 import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
 import type { FakeKube } from './fake-kube';
 import {
@@ -588,16 +588,7 @@ describe('resilience', () => {
       scan: async (): Promise<ScanSummary> => {
         const outage = outages[scans++];
         if (scans === outages.length) stop.abort();
-        return {
-          pods: 0,
-          findings: 0,
-          reported: 0,
-          unchanged: 0,
-          unmapped: 0,
-          rejected: 0,
-          listFailures: 0,
-          outage,
-        };
+        return { ...emptySummary(), outage };
       },
     };
     await pollForever(monitor, {
