@@ -88,6 +88,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const deferred = new Set<Promise<unknown>>();
   let alertsSoon: ReturnType<typeof setTimeout> | null = null;
   let closing: Promise<void> | null = null;
+  const flushGathered = () => {
+    if (alertsSoon) clearTimeout(alertsSoon);
+    alertsSoon = null;
+    deps.defer(flushAlerts(handle.db, config));
+  };
   const deps: Deps = {
     db: handle.db,
     config,
@@ -109,10 +114,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       // A burst of new bugs becomes one flush (one claim, one digest) instead of one per report.
       // After close the alerts stay in the outbox for the next start.
       if (closing) return;
-      alertsSoon ??= setTimeout(() => {
-        alertsSoon = null;
-        deps.defer(flushAlerts(handle.db, config));
-      }, ALERT_GATHER_MS);
+      alertsSoon ??= setTimeout(flushGathered, ALERT_GATHER_MS);
       alertsSoon.unref();
     },
   };
@@ -178,10 +180,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await Promise.race([stopped, new Promise((r) => setTimeout(r, 5_000))]);
       clearInterval(reaper);
       if ('closeAllConnections' in server) server.closeAllConnections();
-      if (alertsSoon) {
-        clearTimeout(alertsSoon);
-        deps.defer(flushAlerts(handle.db, config));
-      }
+      if (alertsSoon) flushGathered();
       await Promise.allSettled([...deferred]);
       await writer.close();
       handle.close();

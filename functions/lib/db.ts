@@ -2,6 +2,7 @@ import { inArray, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { BaseSQLiteDatabase, SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type * as schema from '../../schema';
+import { yieldToEventLoop } from './time';
 
 export type Schema = typeof schema;
 
@@ -38,6 +39,6 @@ export async function deleteInChunks(
       .returning({ id: table.id });
     total += removed.length;
     if (removed.length < chunk) return total;
-    await new Promise((resume) => setTimeout(resume, 0));
+    await yieldToEventLoop();
   }
 }

@@ -18,6 +18,7 @@ import {
 } from '../../schema';
 import type { Config } from '../lib/config';
 import { batch, type Db, deleteInChunks } from '../lib/db';
+import { yieldToEventLoop } from '../lib/time';
 import { toApiBug } from './bugs';
 
 export type AlertConfig = Pick<
@@ -880,9 +881,7 @@ class FlushQueue {
 async function flushAll(db: Db, config: AlertConfig, options: FlushOptions): Promise<FlushResult> {
   const total: FlushResult = { sent: 0, held: 0, retrying: 0, dead: 0, suppressed: 0 };
   for (let pass = 0; pass < MAX_PASSES; pass++) {
-    // A local database answers synchronously, so without this the passes would run as one
-    // chain of microtasks and hold every request waiting behind them.
-    if (pass > 0) await new Promise((resume) => setTimeout(resume, 0));
+    if (pass > 0) await yieldToEventLoop();
     const { result, claimed } = await flushOnce(db, config, options);
     for (const key of Object.keys(total) as (keyof FlushResult)[]) total[key] += result[key];
     if (claimed < CLAIM_LIMIT) break;
