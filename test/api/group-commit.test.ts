@@ -1,27 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LibsqlHandle, migrateLibsql, openLibsql } from '../../functions/lib/db-libsql';
+import type { LibsqlHandle } from '../../functions/lib/db-libsql';
 import { libsqlRunner } from '../../functions/lib/sql-batch';
 import { GroupCommitSink } from '../../functions/services/group-commit';
 import { OCCURRENCES_KEPT, TRIM_STEP, writeReports } from '../../functions/services/ingest';
 import { type NormalisedReport, normaliseReport } from '../../functions/services/report';
+import { openTempDatabase, type TempDatabase } from '../helpers/database';
 import { runtimeReport } from '../helpers/payloads';
 import { uniqueProject } from '../helpers/server';
 
-let dir: string;
+let database: TempDatabase;
 let handle: LibsqlHandle;
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'group-commit-'));
-  handle = await openLibsql(`file:${join(dir, 'db.sqlite')}`);
-  await migrateLibsql(handle);
+  database = await openTempDatabase('group-commit');
+  handle = database.handle;
 });
-afterAll(() => {
-  handle.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => database.remove());
 
 function normalised(project: string, line: number): NormalisedReport {
   const outcome = normaliseReport(

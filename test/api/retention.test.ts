@@ -1,25 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/lib/config';
 import { PURGE_CHUNK } from '../../functions/lib/db';
-import { type LibsqlHandle, migrateLibsql, openLibsql } from '../../functions/lib/db-libsql';
+import type { LibsqlHandle } from '../../functions/lib/db-libsql';
 import { startServer } from '../../functions/server';
 import { sweep } from '../../functions/services/lifecycle';
+import { openTempDatabase, type TempDatabase } from '../helpers/database';
 import { runtimeReport } from '../helpers/payloads';
 
-let dir: string;
+let database: TempDatabase;
 let handle: LibsqlHandle;
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'retention-'));
-  handle = await openLibsql(`file:${join(dir, 'db.sqlite')}`);
-  await migrateLibsql(handle);
+  database = await openTempDatabase('retention');
+  handle = database.handle;
 });
-afterAll(() => {
-  handle.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => database.remove());
 
 const count = async (sql: string) => Number((await handle.client.execute(sql)).rows[0]!.n);
 
@@ -58,8 +53,12 @@ describe('LIBSQL_URL as a plain file path', () => {
   it('stores reports through the writer thread and shuts down', async () => {
     const server = await startServer({
       port: 0,
-      dataDir: dir,
-      env: { LIBSQL_URL: join(dir, 'plain.db'), LOG_CENTER_API_TOKEN: 'plain', RATE_LIMIT_PER_MINUTE: '0' },
+      dataDir: database.dir,
+      env: {
+        LIBSQL_URL: join(database.dir, 'plain.db'),
+        LOG_CENTER_API_TOKEN: 'plain',
+        RATE_LIMIT_PER_MINUTE: '0',
+      },
       sweepIntervalMs: 0,
       alertFlushIntervalMs: 0,
     });

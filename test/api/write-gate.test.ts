@@ -1,29 +1,24 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FileWriter, openFileWriter } from '../../functions/lib/db-file';
-import { type LibsqlHandle, migrateLibsql, openLibsql } from '../../functions/lib/db-libsql';
+import type { LibsqlHandle } from '../../functions/lib/db-libsql';
 import { WriteGate } from '../../functions/lib/write-gate';
+import { openTempDatabase, type TempDatabase } from '../helpers/database';
 
 // The main thread's connections and the ingest writer thread write to one database file.
 // SQLite lets one of them write at a time; the others must wait their turn without
 // failing with SQLITE_BUSY and without blocking the event loop in SQLite's busy handler.
 
-let dir: string;
+let database: TempDatabase;
 let handle: LibsqlHandle;
 let writer: FileWriter;
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'write-gate-'));
-  const file = join(dir, 'db.sqlite');
-  handle = await openLibsql(`file:${file}`);
-  await migrateLibsql(handle);
-  writer = openFileWriter(file);
+  database = await openTempDatabase('write-gate');
+  handle = database.handle;
+  writer = openFileWriter(database.file);
 });
 afterAll(async () => {
   await writer.close();
-  handle.close();
-  rmSync(dir, { recursive: true, force: true });
+  database.remove();
 });
 
 const insertProject = (id: string) => ({
