@@ -1,10 +1,12 @@
 // Bundles the Node entry into dist/server/node.mjs: plain `node` runs it without a loader,
 // which starts faster and uses less memory than running the TypeScript through tsx.
+// The ingest writer thread is a second entry: db-file.ts starts it from beside the bundle.
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['functions/node.ts'],
-  outfile: 'dist/server/node.mjs',
+  entryPoints: { node: 'functions/node.ts', 'writer-thread': 'functions/lib/writer-thread.ts' },
+  outdir: 'dist/server',
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -13,4 +15,4 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
-console.log('built dist/server/node.mjs');
+console.log('built dist/server/node.mjs and dist/server/writer-thread.mjs');

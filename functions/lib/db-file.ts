@@ -1,51 +1,35 @@
+import { createRequire } from 'node:module';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BatchRunner, Rows, Statement } from './sql-batch';
+import type { WriterData, WriterReply, WriterRequest } from './writer-thread';
 
 /**
- * The ingest writer runs in a worker thread with its own connection to the database file:
- * SQLite calls are synchronous, and on the main thread every batch would stall the HTTP
- * server for its whole duration. Statements are prepared once and reused there.
- * The worker is plain CommonJS passed as source, so it runs the same from the TypeScript
- * sources and from the bundle in dist/.
+ * The ingest writer runs in a worker thread with its own connection to the database file
+ * (writer-thread.ts): SQLite calls are synchronous, and on the main thread every batch would
+ * stall the HTTP server for its whole duration.
+ *
+ * The thread's module sits beside this one with the same extension: writer-thread.ts beside
+ * the TypeScript sources, writer-thread.mjs beside the bundle in dist/server/ (a second entry
+ * of scripts/build-server.mjs).
  */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.libsqlPath);
-const database = new Database(workerData.path);
-database.exec('PRAGMA journal_mode=WAL');
-database.exec('PRAGMA synchronous=NORMAL');
-database.exec('PRAGMA busy_timeout=5000');
-const cache = new Map();
-function prepared(sql) {
-  let statement = cache.get(sql);
-  if (!statement) {
-    statement = database.prepare(sql);
-    if (cache.size > 2048) cache.clear(); // three batch-wide statements for each batch size up to 256
-    cache.set(sql, statement);
-  }
-  return statement;
+const writerUrl = new URL(`./writer-thread${extname(import.meta.url)}`, import.meta.url);
+
+/**
+ * From the bundle the thread loads its module by URL. From the TypeScript sources (tsx, vitest)
+ * it needs a loader of its own: vitest's is not a Node loader, and on Node 20 `--import tsx`
+ * registers tsx's hooks on the main thread only. tsx's ESM hooks would start a loader thread
+ * per writer (about 0.4 s each, paid by every suite that opens Log Center); its CommonJS hook
+ * runs in the thread itself, so the module is required through it. It therefore must not use
+ * top-level await.
+ */
+function startWriter(workerData: WriterData): Worker {
+  if (extname(writerUrl.pathname) !== '.ts') return new Worker(writerUrl, { workerData });
+  const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
+  const load = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(fileURLToPath(writerUrl))});`;
+  return new Worker(load, { eval: true, workerData, execArgv: [] });
 }
-const runAll = database.transaction((statements) =>
-  statements.map((s) => {
-    const statement = prepared(s.sql);
-    if (statement.reader) return statement.all(...s.args);
-    statement.run(...s.args);
-    return [];
-  }),
-);
-parentPort.on('message', (message) => {
-  if (message.close) {
-    database.close();
-    parentPort.postMessage({ closed: true });
-    return;
-  }
-  try {
-    parentPort.postMessage({ id: message.id, rows: runAll(message.statements) });
-  } catch (error) {
-    parentPort.postMessage({ id: message.id, error: { message: String(error && error.message || error), code: error && error.code } });
-  }
-});
-`;
 
 export interface FileWriter {
   run: BatchRunner;
@@ -53,25 +37,19 @@ export interface FileWriter {
 }
 
 export function openFileWriter(path: string): FileWriter {
-  const libsqlPath = import.meta.resolve('libsql').replace(/^file:\/\//, '');
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: { path, libsqlPath: decodeURIComponent(libsqlPath) },
-  });
+  const worker = startWriter({ path });
   const pending = new Map<number, { resolve(rows: Rows[]): void; reject(error: Error): void }>();
   let nextId = 0;
   let failure: Error | null = null;
-  worker.on(
-    'message',
-    (message: { id: number; rows?: Rows[]; error?: { message: string; code?: string } }) => {
-      const waiter = pending.get(message.id);
-      if (!waiter) return;
-      pending.delete(message.id);
-      if (message.error)
-        waiter.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
-      else waiter.resolve(message.rows ?? []);
-    },
-  );
+  worker.on('message', (message: WriterReply) => {
+    if (!('id' in message)) return;
+    const waiter = pending.get(message.id);
+    if (!waiter) return;
+    pending.delete(message.id);
+    if ('error' in message)
+      waiter.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
+    else waiter.resolve(message.rows);
+  });
   worker.on('error', (error) => {
     failure = error;
     for (const waiter of pending.values()) waiter.reject(error);
@@ -86,7 +64,7 @@ export function openFileWriter(path: string): FileWriter {
     return new Promise<Rows[]>((resolve, reject) => {
       if (pending.size === 0) worker.ref();
       pending.set(id, { resolve, reject });
-      worker.postMessage({ id, statements });
+      worker.postMessage({ id, statements } satisfies WriterRequest);
     });
   };
 
@@ -96,7 +74,7 @@ export function openFileWriter(path: string): FileWriter {
       new Promise<void>((resolve) => {
         worker.once('message', () => resolve());
         worker.once('exit', () => resolve());
-        worker.postMessage({ close: true });
+        worker.postMessage({ close: true } satisfies WriterRequest);
       }).then(() => worker.terminate().then(() => undefined)),
   };
 }

@@ -6,6 +6,7 @@ import { migrate } from 'drizzle-orm/libsql/migrator';
 import * as schema from '../../schema';
 import type { Db } from './db';
 import { projectRoot } from './paths';
+import { SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS } from './sqlite-pragmas';
 import { gatedClient, WriteGate } from './write-gate';
 
 export const migrationsFolder = join(projectRoot(), 'schema', 'migrations');
@@ -36,11 +37,12 @@ export async function openLibsql(url: string, authToken?: string): Promise<Libsq
   }
   // The client pools connections and opens more while one is held; `timeout` gives each of
   // them a busy timeout, for writers in other processes (writers in this one use the gate).
-  const raw = createClient({ url: normalised, timeout: 5_000 });
+  const raw = createClient({ url: normalised, timeout: SQLITE_BUSY_TIMEOUT_MS });
   const gate = new WriteGate();
   const client = gatedClient(raw, gate);
-  // WAL lets readers (dashboard, list queries) proceed while the ingest batch writes.
-  await client.execute('PRAGMA journal_mode=WAL');
+  // These run on the pooled connection the client lends now. Connections it opens later share
+  // the file's journal mode, get the busy timeout from `timeout` and keep synchronous=FULL.
+  for (const pragma of SQLITE_PRAGMAS) await client.execute(pragma);
   const db = drizzle(client, { schema }) as unknown as Db;
   return { client, db, gate, close: () => raw.close() };
 }
