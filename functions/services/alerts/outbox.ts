@@ -1,10 +1,15 @@
-import { and, desc, eq, inArray, lte, notInArray, sql } from 'drizzle-orm';
+/**
+ * The alert outbox's delivery state machine. Rows are written in the same batch as the change
+ * that causes them; a flush claims the due ones, applies the policy, the per-bug throttle and
+ * the per-project new-bug digest window, renders each message once, posts it, and settles
+ * every row it claimed: sent, held, suppressed, retrying with backoff, or dead.
+ */
+import { and, desc, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import {
   type AlertKind,
   type AlertPayload,
   type AlertRow,
-  type AlertSettings,
   type AlertTarget,
   type AlertThrottleRow,
   alertDigest,
@@ -15,16 +20,13 @@ import {
   type ProjectRow,
   projects,
   statusHistory,
-} from '../../schema';
-import type { Config } from '../lib/config';
-import { batch, type Db, deleteInChunks } from '../lib/db';
-import { yieldToEventLoop } from '../lib/time';
-import { toApiBug } from './bugs';
-
-export type AlertConfig = Pick<
-  Config,
-  'SLACK_WEBHOOK_URL' | 'ALERT_WEBHOOK_URL' | 'PUBLIC_URL' | 'ALERT_THROTTLE_MINUTES'
->;
+} from '../../../schema';
+import { batch, type Db } from '../../lib/db';
+import { yieldToEventLoop } from '../../lib/time';
+import { type AlertConfig, alertTargets, byPriority, suppressionReason } from './policy';
+import { slackDigest, slackMessage } from './render/slack';
+import type { AlertView } from './render/text';
+import { webhookDigest, webhookMessage } from './render/webhook';
 
 export interface FlushOptions {
   now?: Date;
@@ -53,344 +55,15 @@ const MAX_RETRY_MS = 60 * 60_000;
 /** Long enough for one flush to post everything it claimed; a crashed flush's rows come back after it. */
 const CLAIM_LEASE_MS = 2 * 60_000;
 export const DIGEST_WINDOW_MS = 60_000;
-const DEFAULT_TIMEOUT_MS = 5_000;
+export const DEFAULT_TIMEOUT_MS = 5_000;
 /** D1 binds at most 100 parameters a statement; the id lists below stay well under. */
 const CLAIM_LIMIT = 50;
 const MAX_PASSES = 10;
-const DIGEST_LISTED = 10;
 
 export const retryDelayMs = (attempts: number) =>
   Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempts - 1));
 
-type EventSwitch = keyof NonNullable<AlertSettings['events']>;
-
-/** SPEC §6 alerts on new bugs, regressions and failures; PR-opened is opt-in per project. */
-export const DEFAULT_EVENTS: Record<EventSwitch, boolean> = {
-  new_bug: true,
-  regression: true,
-  failed: true,
-  pr_opened: false,
-};
-
-/**
- * Which project switch governs each kind. "Still occurring" is news about occurrences, like
- * a new bug; reminders are governed by REVIEW_REMINDER_HOURS (0 turns them off).
- */
-const SWITCH_OF: Record<AlertKind, EventSwitch | null> = {
-  new_bug: 'new_bug',
-  regression: 'regression',
-  failed: 'failed',
-  pr_opened: 'pr_opened',
-  reminder: null,
-  recurring: 'new_bug',
-};
-
-/** Bugs still worth a "still occurring" alert: nobody has shipped a fix for them yet. */
-export const RECURRING_STATUSES = ['NEW', 'FIXING', 'FAILED'] as const;
-
-/** Statuses in which a queued lifecycle alert is still true; otherwise it is stale news. */
-const STILL_TRUE: Partial<Record<AlertKind, readonly string[]>> = {
-  failed: ['FAILED'],
-  pr_opened: ['PENDING_REVIEW'],
-  reminder: ['PENDING_REVIEW'],
-  recurring: RECURRING_STATUSES,
-};
-
-/** When several alerts of one bug go out together, the message leads with the most telling. */
-const PRIORITY: readonly AlertKind[] = [
-  'regression',
-  'failed',
-  'pr_opened',
-  'new_bug',
-  'reminder',
-  'recurring',
-];
-
-const LEVEL_RANK: Record<string, number> = { DEBUG: 0, INFO: 1, WARNING: 2, ERROR: 3, CRITICAL: 4 };
-
-export const TITLES: Record<AlertKind, string> = {
-  new_bug: 'New bug',
-  regression: 'Regression',
-  failed: 'Fix failed',
-  pr_opened: 'Fix ready for review',
-  reminder: 'Still waiting for review',
-  recurring: 'Still occurring',
-};
-
-const LEVEL_EMOJI: Record<string, string> = {
-  CRITICAL: ':rotating_light:',
-  ERROR: ':red_circle:',
-  WARNING: ':warning:',
-  INFO: ':information_source:',
-  DEBUG: ':white_circle:',
-};
-
-type Targets = Partial<Record<AlertTarget, string>>;
-
-const isHttpUrl = (url: string | null | undefined): url is string =>
-  Boolean(url && /^https?:\/\/\S+$/i.test(url));
-
-/**
- * A project's own URLs win; an absent or empty one falls back to the server-wide variable
- * (the dashboard sends null for a cleared field, which must not silence the project).
- */
-export function alertTargets(config: AlertConfig, settings: AlertSettings | null | undefined): Targets {
-  const pick = (own: string | null | undefined, fallback: string | undefined) => {
-    const url = own?.trim() || fallback;
-    return isHttpUrl(url) ? url : undefined;
-  };
-  const targets: Targets = {};
-  const slack = pick(settings?.slack_webhook_url, config.SLACK_WEBHOOK_URL);
-  const webhook = pick(settings?.alert_webhook_url, config.ALERT_WEBHOOK_URL);
-  if (slack) targets.slack = slack;
-  if (webhook) targets.webhook = webhook;
-  return targets;
-}
-
-export const hasAlertTarget = (config: AlertConfig, settings: AlertSettings | null | undefined) =>
-  Object.keys(alertTargets(config, settings)).length > 0;
-
-const eventEnabled = (kind: AlertKind, settings: AlertSettings | null | undefined) => {
-  const name = SWITCH_OF[kind];
-  return name === null || (settings?.events?.[name] ?? DEFAULT_EVENTS[name]);
-};
-
-const levelAllowed = (level: string, settings: AlertSettings | null | undefined) =>
-  !settings?.min_level || (LEVEL_RANK[level] ?? LEVEL_RANK.ERROR!) >= LEVEL_RANK[settings.min_level]!;
-
-// ---------------------------------------------------------------------------------------
-// Rendering. Everything from a report is escaped for Slack mrkdwn: `<` would otherwise
-// open a link or a mention (`<!channel>`), and `&` an entity.
-
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** Shortens already-escaped text without cutting an entity in half. */
-function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return `${text.slice(0, max - 1).replace(/&[a-z]*$/, '')}…`;
-}
-
-const esc = (text: string, max = 300) => clip(escapeMrkdwn(text), max);
-
-/** For headings and list items, where a newline in report text would break the layout. */
-const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
-
-function codeBlock(text: string, max: number): string {
-  // A fence inside the text would end the block and let the rest render as mrkdwn.
-  const body = clip(escapeMrkdwn(text).replace(/```/g, '`\u200b`\u200b`'), max - 6);
-  return `\`\`\`${body}\`\`\``;
-}
-
-/** `label` must already be escaped; a URL that is not plain http(s) is left out. */
-function slackLink(url: string | null | undefined, label: string): string {
-  if (!isHttpUrl(url)) return label;
-  return `<${escapeMrkdwn(url).replace(/\|/g, '%7C')}|${label}>`;
-}
-
-/** Slack renders this in the reader's time zone; the fallback is the stored UTC time. */
-function slackDate(iso: string): string {
-  const seconds = Math.floor(Date.parse(iso) / 1000);
-  if (!Number.isFinite(seconds)) return esc(iso);
-  return `<!date^${seconds}^{date_short_pretty} {time}|${esc(iso)}>`;
-}
-
-const baseUrl = (config: AlertConfig) => config.PUBLIC_URL?.replace(/\/+$/, '') || null;
-export const bugUrl = (config: AlertConfig, id: number) => {
-  const base = baseUrl(config);
-  return base ? `${base}/bugs/${id}` : null;
-};
-const projectUrl = (config: AlertConfig, projectId: string) => {
-  const base = baseUrl(config);
-  return base ? `${base}/?project=${encodeURIComponent(projectId)}` : null;
-};
-
-function contextString(context: Record<string, unknown>, key: string): string | null {
-  const value = context?.[key];
-  return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
-}
-
-/** file:line for runtime errors, the CI step for pipelines, the pod for deployments. */
-export function whereOf(bug: BugRow): string | null {
-  const context = bug.context ?? {};
-  if (bug.source === 'cicd') {
-    const steps = ['workflow', 'job_name', 'step_name'].map((k) => contextString(context, k)).filter(Boolean);
-    return steps.length ? `CI ${steps.join(' › ')}` : 'CI';
-  }
-  if (bug.source === 'deployment') {
-    const pod = contextString(context, 'pod_name');
-    const owner = [contextString(context, 'namespace'), contextString(context, 'deployment_name')]
-      .filter(Boolean)
-      .join('/');
-    return `pod ${pod ?? '?'}${owner ? ` (${owner})` : ''}`;
-  }
-  if (!bug.filePath) return null;
-  return bug.lineNumber == null ? bug.filePath : `${bug.filePath}:${bug.lineNumber}`;
-}
-
-/** Context keys that help whoever reads the alert find the failing request, run or pod. */
-const CONTEXT_KEYS = [
-  'request_id',
-  'trace_id',
-  'method',
-  'url',
-  'branch',
-  'actor',
-  'container_name',
-  'restart_count',
-];
-
-/** Long traces keep both ends: the throw site and the outermost frame are what people read. */
-function stackExcerpt(lines: string[]): string[] {
-  if (lines.length <= 6) return lines;
-  return [...lines.slice(0, 3), '…', ...lines.slice(-3)];
-}
-
-export interface AlertView {
-  kind: AlertKind;
-  /** Every kind this message carries (several alerts of one bug coalesce into one message). */
-  kinds: AlertKind[];
-  bug: BugRow;
-  project: { id: string; name: string };
-  /** Occurrences since this bug's previous alert; null when this is its first. */
-  sinceLast: number | null;
-  /** Why the bug failed (the note of the change to FAILED), when there is one. */
-  note: string | null;
-  queuedAt: string;
-}
-
-export function summaryOf(view: AlertView): string {
-  const { bug } = view;
-  const since = view.sinceLast === null ? '' : ` (+${view.sinceLast} since last alert)`;
-  return oneLine(
-    `[${bug.level}] ${TITLES[view.kind]}: #${bug.id} in ${view.project.name}: ${bug.errorType}: ${bug.errorMessage.slice(0, 200)}${since}`,
-  );
-}
-
-export function slackMessage(view: AlertView, config: AlertConfig): Record<string, unknown> {
-  const { bug } = view;
-  const url = bugUrl(config, bug.id);
-  const emoji = LEVEL_EMOJI[bug.level] ?? ':red_circle:';
-  const heading = `${emoji} *${TITLES[view.kind]}* · *${esc(view.project.name, 100)}* · ${esc(bug.level, 20)} · ${esc(bug.source, 20)}`;
-  const title = `*${slackLink(url, `#${bug.id} ${esc(oneLine(bug.errorType), 200)}`)}*`;
-
-  const fields: string[] = [];
-  const where = whereOf(bug);
-  const runUrl = contextString(bug.context, 'run_url');
-  if (where) fields.push(`*Where*\n${runUrl ? slackLink(runUrl, esc(where)) : esc(where)}`);
-  fields.push(`*Environment*\n${esc(bug.environment, 100)}`);
-  fields.push(`*Status*\n${esc(bug.status, 40)}`);
-  const since = view.sinceLast === null ? '' : ` (+${view.sinceLast} since last alert)`;
-  fields.push(`*Occurrences*\n${bug.occurrenceCount}${since}`);
-  fields.push(`*Last seen*\n${slackDate(bug.lastSeen)}`);
-  if (bug.regressionCount > 0) fields.push(`*Regressions*\n${bug.regressionCount}`);
-  if (bug.version || bug.commitHash) {
-    fields.push(
-      `*Version*\n${esc([bug.version, bug.commitHash?.slice(0, 12)].filter(Boolean).join(' @ '), 100)}`,
-    );
-  }
-  if (bug.prNumber || bug.prUrl) {
-    fields.push(`*Pull request*\n${slackLink(bug.prUrl, bug.prNumber ? `#${bug.prNumber}` : 'open')}`);
-  }
-  if (view.kind === 'reminder') {
-    const hours = Math.floor((Date.parse(view.queuedAt) - Date.parse(bug.statusChangedAt)) / 3_600_000);
-    fields.push(`*In review for*\n${hours} h`);
-  }
-
-  const details = [bug.errorMessage, ...stackExcerpt(bug.stackTrace ?? [])].join('\n');
-  const blocks: Record<string, unknown>[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: `${heading}\n${title}` } },
-    { type: 'section', text: { type: 'mrkdwn', text: codeBlock(details || '(no message)', 2_000) } },
-    {
-      type: 'section',
-      fields: fields.slice(0, 10).map((text) => ({ type: 'mrkdwn', text: clip(text, 1_900) })),
-    },
-  ];
-  if (view.note) {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Reason*\n${esc(view.note, 1_500)}` } });
-  }
-  const context: string[] = [];
-  for (const key of CONTEXT_KEYS) {
-    const value = contextString(bug.context, key);
-    if (value) context.push(`${key}: ${esc(value, 150)}`);
-  }
-  const also = view.kinds.filter((k) => k !== view.kind);
-  if (also.length) context.push(`Also since the last alert: ${also.map((k) => TITLES[k]).join(', ')}`);
-  if (url) context.push(slackLink(url, `Open #${bug.id} in Log Center`));
-  if (context.length) {
-    blocks.push({
-      type: 'context',
-      elements: context.slice(0, 10).map((text) => ({ type: 'mrkdwn', text })),
-    });
-  }
-  return { text: esc(`${LEVEL_EMOJI[bug.level] ?? ''} ${summaryOf(view)}`.trim(), 400), blocks };
-}
-
-export function webhookMessage(view: AlertView, config: AlertConfig): Record<string, unknown> {
-  return {
-    event: view.kind,
-    events: view.kinds,
-    project: view.project,
-    bug: toApiBug(view.bug),
-    occurrences_since_last_alert: view.sinceLast,
-    url: bugUrl(config, view.bug.id),
-    note: view.note,
-    summary: summaryOf(view),
-    queued_at: view.queuedAt,
-  };
-}
-
-const maxLevel = (rows: BugRow[]) =>
-  rows.reduce((top, b) => ((LEVEL_RANK[b.level] ?? 0) > (LEVEL_RANK[top] ?? 0) ? b.level : top), 'DEBUG');
-
-export function slackDigest(
-  project: { id: string; name: string },
-  bugRows: BugRow[],
-  config: AlertConfig,
-): Record<string, unknown> {
-  const emoji = LEVEL_EMOJI[maxLevel(bugRows)] ?? ':red_circle:';
-  const heading = `${emoji} *${bugRows.length} new bugs* in *${esc(project.name, 100)}*`;
-  const lines = bugRows.slice(0, DIGEST_LISTED).map((bug) => {
-    const where = whereOf(bug);
-    const link = slackLink(bugUrl(config, bug.id), `#${bug.id} ${esc(oneLine(bug.errorType), 80)}`);
-    return `• ${esc(bug.level, 20)} · *${link}* ${esc(oneLine(bug.errorMessage), 120)}${where ? ` — ${esc(oneLine(where), 80)}` : ''}`;
-  });
-  const context: string[] = [];
-  if (bugRows.length > DIGEST_LISTED) context.push(`…and ${bugRows.length - DIGEST_LISTED} more`);
-  const board = projectUrl(config, project.id);
-  if (board) context.push(slackLink(board, `Open ${esc(project.name, 100)} in Log Center`));
-  const blocks: Record<string, unknown>[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: heading } },
-    { type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), 2_900) } },
-  ];
-  if (context.length)
-    blocks.push({ type: 'context', elements: context.map((text) => ({ type: 'mrkdwn', text })) });
-  return {
-    text: esc(`${emoji} ${bugRows.length} new bugs in ${project.name}`, 400),
-    blocks,
-  };
-}
-
-export function webhookDigest(
-  project: { id: string; name: string },
-  bugRows: BugRow[],
-  config: AlertConfig,
-): Record<string, unknown> {
-  return {
-    event: 'new_bug_digest',
-    project,
-    count: bugRows.length,
-    bugs: bugRows.map(toApiBug),
-    url: projectUrl(config, project.id),
-    summary: `${bugRows.length} new bugs in ${project.name}`,
-  };
-}
-
-// ---------------------------------------------------------------------------------------
-// Delivery.
-
-type PostResult = { ok: true } | { ok: false; error: string; retryAfterMs?: number };
+export type PostResult = { ok: true } | { ok: false; error: string; retryAfterMs?: number };
 
 function describeError(error: unknown): string {
   if (error instanceof Error) {
@@ -401,7 +74,7 @@ function describeError(error: unknown): string {
   return String(error);
 }
 
-async function post(
+export async function post(
   url: string,
   body: unknown,
   fetchImpl: typeof fetch,
@@ -581,22 +254,6 @@ class Settlement {
 }
 
 /** The reason a fresh row will not be sent, or null. */
-function suppressionReason(run: Run, row: AlertRow): string | null {
-  const bug = run.ctx.bugs.get(row.bugId);
-  if (!bug) return 'bug no longer exists';
-  if (bug.status === 'IGNORED') return 'bug is IGNORED';
-  const stillTrue = STILL_TRUE[row.kind];
-  if (stillTrue && !stillTrue.includes(bug.status)) return `stale: bug is ${bug.status} now`;
-  const settings = run.ctx.projects.get(row.projectId)?.alertSettings;
-  if (!eventEnabled(row.kind, settings)) return `${row.kind} alerts are off for this project`;
-  if (!levelAllowed(bug.level, settings))
-    return `level ${bug.level} is below the project minimum ${settings?.min_level}`;
-  if (!Object.keys(targetsOf(run, row.projectId)).length) return 'no alert target configured';
-  return null;
-}
-
-const byPriority = (a: AlertRow, b: AlertRow) =>
-  PRIORITY.indexOf(a.kind) - PRIORITY.indexOf(b.kind) || a.id - b.id;
 
 /**
  * Drops what should not be sent and applies the per-bug throttle: inside the window of a
@@ -606,7 +263,12 @@ const byPriority = (a: AlertRow, b: AlertRow) =>
 function applyThrottle(run: Run, fresh: AlertRow[]): AlertRow[][] {
   const byBug = new Map<number, AlertRow[]>();
   for (const row of fresh) {
-    const reason = suppressionReason(run, row);
+    const reason = suppressionReason(
+      row.kind,
+      run.ctx.bugs.get(row.bugId),
+      run.ctx.projects.get(row.projectId)?.alertSettings,
+      run.config,
+    );
     if (reason) run.settle.suppress([row], reason);
     else byBug.set(row.bugId, [...(byBug.get(row.bugId) ?? []), row]);
   }
@@ -928,12 +590,10 @@ async function flushOnce(db: Db, config: AlertConfig, options: FlushOptions) {
   return { result: settle.result, claimed: claimed.length };
 }
 
-// ---------------------------------------------------------------------------------------
-// Alerts the sweep queues: these have no request that causes them.
-
 /**
  * The select list of an INSERT … SELECT into alert_outbox from `bugs`: drizzle names every
- * column of the table, so each one needs a value here.
+ * column of the table, so each one needs a value here. The one place that builds a fresh
+ * row this way, for the sweep's producers and for status changes alike.
  */
 export function outboxRowOf(kind: AlertKind, at: string) {
   return {
@@ -952,123 +612,6 @@ export function outboxRowOf(kind: AlertKind, at: string) {
     delivered: sql<null>`NULL`.as('delivered'),
     note: sql<string | null>`NULL`.as('note'),
   };
-}
-
-const MAX_RECURRING_DOUBLINGS = 5;
-
-/**
- * "Still occurring": a bug nobody has fixed yet that kept happening after its last alert
- * gets one more once the window has passed, so the occurrences held back by the throttle
- * are summarised. Each one in a row doubles the wait (up to 32 windows): a bug that never
- * stops does not page the channel every hour forever.
- */
-export function queueRecurring(db: Db, now: Date, throttleMinutes: number) {
-  const windowMs = throttleMinutes * 60_000;
-  const cutoffs = Array.from({ length: MAX_RECURRING_DOUBLINGS + 1 }, (_, n) =>
-    new Date(now.getTime() - windowMs * 2 ** n).toISOString(),
-  );
-  const cutoff = sql.join(
-    [
-      sql`CASE min(${alertThrottle.recurringStreak}, ${MAX_RECURRING_DOUBLINGS})`,
-      ...cutoffs.map((c, n) => sql`WHEN ${n} THEN ${c}`),
-      sql`END`,
-    ],
-    sql` `,
-  );
-  const at = now.toISOString();
-  return db
-    .insert(alertOutbox)
-    .select(
-      db
-        .select(outboxRowOf('recurring', at))
-        .from(alertThrottle)
-        .innerJoin(bugs, eq(bugs.id, alertThrottle.bugId))
-        .where(
-          and(
-            inArray(bugs.status, [...RECURRING_STATUSES]),
-            sql`${bugs.occurrenceCount} > ${alertThrottle.occurrencesAtAlert}`,
-            sql`${alertThrottle.lastAlertAt} <= ${cutoff}`,
-            sql`NOT EXISTS (SELECT 1 FROM ${alertOutbox} o WHERE o.bug_id = ${bugs.id} AND o.state IN ('pending', 'sending'))`,
-          ),
-        ),
-    )
-    .returning({ id: alertOutbox.id });
-}
-
-/** One reminder per stay in PENDING_REVIEW: a later stay (after a reopen) gets its own. */
-export function queueReviewReminders(db: Db, now: Date, reminderHours: number) {
-  const at = now.toISOString();
-  const cutoff = new Date(now.getTime() - reminderHours * 3_600_000).toISOString();
-  return db
-    .insert(alertOutbox)
-    .select(
-      db
-        .select(outboxRowOf('reminder', at))
-        .from(bugs)
-        .where(
-          and(
-            eq(bugs.status, 'PENDING_REVIEW'),
-            lte(bugs.statusChangedAt, cutoff),
-            sql`NOT EXISTS (SELECT 1 FROM ${alertOutbox} o WHERE o.bug_id = ${bugs.id} AND o.kind = 'reminder' AND o.created_at >= ${bugs.statusChangedAt})`,
-          ),
-        ),
-    )
-    .returning({ id: alertOutbox.id });
-}
-
-/**
- * Settled rows are kept as a delivery log for the retention period. Reminder rows stay:
- * they are what makes a reminder once per review, however long the review takes.
- */
-export function purgeSettledAlerts(db: Db, cutoff: string): Promise<number> {
-  return deleteInChunks(
-    db,
-    alertOutbox,
-    and(
-      inArray(alertOutbox.state, ['sent', 'suppressed', 'dead']),
-      lte(alertOutbox.createdAt, cutoff),
-      notInArray(alertOutbox.kind, ['reminder']),
-    )!,
-  );
-}
-
-/** Posts a test message to a project's targets now, so a person can check the setup. */
-export async function sendTestAlert(
-  config: AlertConfig,
-  project: ProjectRow,
-  options: FlushOptions = {},
-): Promise<{ target: AlertTarget; ok: boolean; error?: string }[]> {
-  const targets = alertTargets(config, project.alertSettings);
-  const name = project.name ?? project.id;
-  const url = projectUrl(config, project.id);
-  const summary = `Test message: alerts for ${name} reach this channel.`;
-  const bodies: Record<AlertTarget, Record<string, unknown>> = {
-    slack: {
-      text: esc(summary),
-      blocks: [
-        {
-          type: 'section',
-          text: {
-            type: 'mrkdwn',
-            text: `:white_check_mark: Test message: alerts for *${esc(name, 100)}* reach this channel.${url ? `\n${slackLink(url, 'Open it in Log Center')}` : ''}`,
-          },
-        },
-      ],
-    },
-    webhook: { event: 'test', project: { id: project.id, name }, url, summary },
-  };
-  const fetchImpl = options.fetch ?? fetch;
-  return Promise.all(
-    (Object.keys(targets) as AlertTarget[]).map(async (target) => {
-      const outcome = await post(
-        targets[target]!,
-        bodies[target],
-        fetchImpl,
-        options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      );
-      return outcome.ok ? { target, ok: true } : { target, ok: false, error: outcome.error };
-    }),
-  );
 }
 
 function logLine(line: Record<string, unknown>) {

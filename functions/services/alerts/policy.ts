@@ -1,0 +1,115 @@
+/**
+ * Alert policy: where a project's alerts go and which of them are worth sending. Pure
+ * functions of the configuration, the project's settings and the bug; no database, no fetch.
+ */
+import type { AlertKind, AlertRow, AlertSettings, AlertTarget, BugRow } from '../../../schema';
+import type { Config } from '../../lib/config';
+
+export type AlertConfig = Pick<
+  Config,
+  'SLACK_WEBHOOK_URL' | 'ALERT_WEBHOOK_URL' | 'PUBLIC_URL' | 'ALERT_THROTTLE_MINUTES'
+>;
+
+export type Targets = Partial<Record<AlertTarget, string>>;
+
+type EventSwitch = keyof NonNullable<AlertSettings['events']>;
+
+/**
+ * New bugs, regressions and failures alert unless a project switches them off; PR-opened is
+ * opt-in per project. docs/alert-webhook.md lists every event.
+ */
+export const DEFAULT_EVENTS: Record<EventSwitch, boolean> = {
+  new_bug: true,
+  regression: true,
+  failed: true,
+  pr_opened: false,
+};
+
+/**
+ * Which project switch governs each kind. "Still occurring" is news about occurrences, like
+ * a new bug; reminders are governed by REVIEW_REMINDER_HOURS (0 turns them off).
+ */
+const SWITCH_OF: Record<AlertKind, EventSwitch | null> = {
+  new_bug: 'new_bug',
+  regression: 'regression',
+  failed: 'failed',
+  pr_opened: 'pr_opened',
+  reminder: null,
+  recurring: 'new_bug',
+};
+
+/** Bugs still worth a "still occurring" alert: nobody has shipped a fix for them yet. */
+export const RECURRING_STATUSES = ['NEW', 'FIXING', 'FAILED'] as const;
+
+/** Statuses in which a queued lifecycle alert is still true; otherwise it is stale news. */
+const STILL_TRUE: Partial<Record<AlertKind, readonly string[]>> = {
+  failed: ['FAILED'],
+  pr_opened: ['PENDING_REVIEW'],
+  reminder: ['PENDING_REVIEW'],
+  recurring: RECURRING_STATUSES,
+};
+
+/** When several alerts of one bug go out together, the message leads with the most telling. */
+const PRIORITY: readonly AlertKind[] = [
+  'regression',
+  'failed',
+  'pr_opened',
+  'new_bug',
+  'reminder',
+  'recurring',
+];
+
+export const LEVEL_RANK: Record<string, number> = { DEBUG: 0, INFO: 1, WARNING: 2, ERROR: 3, CRITICAL: 4 };
+
+/** Alert targets, and links in a message, are plain http(s) URLs only. */
+export const isHttpUrl = (url: string | null | undefined): url is string =>
+  Boolean(url && /^https?:\/\/\S+$/i.test(url));
+
+/**
+ * A project's own URLs win; an absent or empty one falls back to the server-wide variable
+ * (the dashboard sends null for a cleared field, which must not silence the project).
+ */
+export function alertTargets(config: AlertConfig, settings: AlertSettings | null | undefined): Targets {
+  const pick = (own: string | null | undefined, fallback: string | undefined) => {
+    const url = own?.trim() || fallback;
+    return isHttpUrl(url) ? url : undefined;
+  };
+  const targets: Targets = {};
+  const slack = pick(settings?.slack_webhook_url, config.SLACK_WEBHOOK_URL);
+  const webhook = pick(settings?.alert_webhook_url, config.ALERT_WEBHOOK_URL);
+  if (slack) targets.slack = slack;
+  if (webhook) targets.webhook = webhook;
+  return targets;
+}
+
+export const hasAlertTarget = (config: AlertConfig, settings: AlertSettings | null | undefined) =>
+  Object.keys(alertTargets(config, settings)).length > 0;
+
+const eventEnabled = (kind: AlertKind, settings: AlertSettings | null | undefined) => {
+  const name = SWITCH_OF[kind];
+  return name === null || (settings?.events?.[name] ?? DEFAULT_EVENTS[name]);
+};
+
+const levelAllowed = (level: string, settings: AlertSettings | null | undefined) =>
+  !settings?.min_level || (LEVEL_RANK[level] ?? LEVEL_RANK.ERROR!) >= LEVEL_RANK[settings.min_level]!;
+
+/** The reason a fresh alert of this kind will not be sent, or null. */
+export function suppressionReason(
+  kind: AlertKind,
+  bug: BugRow | undefined,
+  settings: AlertSettings | null | undefined,
+  config: AlertConfig,
+): string | null {
+  if (!bug) return 'bug no longer exists';
+  if (bug.status === 'IGNORED') return 'bug is IGNORED';
+  const stillTrue = STILL_TRUE[kind];
+  if (stillTrue && !stillTrue.includes(bug.status)) return `stale: bug is ${bug.status} now`;
+  if (!eventEnabled(kind, settings)) return `${kind} alerts are off for this project`;
+  if (!levelAllowed(bug.level, settings))
+    return `level ${bug.level} is below the project minimum ${settings?.min_level}`;
+  if (!hasAlertTarget(config, settings)) return 'no alert target configured';
+  return null;
+}
+
+export const byPriority = (a: AlertRow, b: AlertRow) =>
+  PRIORITY.indexOf(a.kind) - PRIORITY.indexOf(b.kind) || a.id - b.id;
