@@ -5,10 +5,10 @@ import { join, relative, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { createApp } from './app';
+import type { Deps } from './env';
 import { parseConfig } from './lib/config';
 import { openFileWriter } from './lib/db-file';
 import { migrateLibsql, normaliseLibsqlUrl, openLibsql } from './lib/db-libsql';
-import type { Deps } from './lib/env';
 import { projectRoot } from './lib/paths';
 import { type BatchRunner, libsqlRunner } from './lib/sql-batch';
 import { flushAlerts } from './services/alerts';
@@ -56,7 +56,23 @@ function ensureToken(dataDir: string): { token: string; generated: boolean } {
   return { token, generated: true };
 }
 
-export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+/** The app and everything it runs on, built and migrated but not listening on a port. */
+export interface NodeApp {
+  app: ReturnType<typeof createApp>;
+  token: string;
+  tokenGenerated: boolean;
+  databaseUrl: string;
+  deps: Deps;
+  /**
+   * Stops the timers, lets queued reports commit, waits for deferred work (alerts) and closes
+   * the database. A listener passes `stopListening`: it is called before the queue drains (stop
+   * accepting connections) and what it returns is awaited once it has (wait for open ones).
+   */
+  close(stopListening?: () => () => Promise<void>): Promise<void>;
+}
+
+/** Opens and migrates the database and builds the app with its sinks and timers; `startServer` listens. */
+export async function createNodeApp(options: Omit<ServerOptions, 'host' | 'port'> = {}): Promise<NodeApp> {
   const env = options.env ?? process.env;
   const dataDir = resolve(options.dataDir ?? env.LOG_CENTER_DATA_DIR ?? join(process.cwd(), 'data'));
   const databaseUrl = env.LIBSQL_URL || `file:${join(dataDir, 'log-center.db')}`;
@@ -154,8 +170,33 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       : null;
   alertFlusher?.unref();
 
+  return {
+    app,
+    token: config.LOG_CENTER_API_TOKEN!,
+    tokenGenerated,
+    databaseUrl,
+    deps,
+    close(stopListening) {
+      closing ??= (async () => {
+        if (sweeper) clearInterval(sweeper);
+        if (alertFlusher) clearInterval(alertFlusher);
+        const connectionsDone = stopListening?.();
+        await sink.drain();
+        await connectionsDone?.();
+        if (alertsSoon) flushGathered();
+        await Promise.allSettled([...deferred]);
+        await writer.close();
+        handle.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const built = await createNodeApp(options);
   const server = serve({
-    fetch: app.fetch,
+    fetch: built.app.fetch,
     hostname: options.host ?? '127.0.0.1',
     port: options.port ?? 8002,
   });
@@ -167,34 +208,27 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
-  const close = () => {
-    closing ??= (async () => {
-      // Stop accepting connections, let queued reports commit and their requests get
-      // answered, then let deferred work (alerts) finish before the database closes.
-      if (sweeper) clearInterval(sweeper);
-      if (alertFlusher) clearInterval(alertFlusher);
+  // Stop accepting connections, let queued reports commit and their requests get answered,
+  // then let deferred work (alerts) finish before the database closes.
+  const close = () =>
+    built.close(() => {
       const stopped = new Promise<void>((done) => server.close(() => done()));
       // Keep-alive sockets become idle as their last answers go out; close them as they do.
       const reaper = setInterval(() => 'closeIdleConnections' in server && server.closeIdleConnections(), 20);
-      await sink.drain();
-      await Promise.race([stopped, new Promise((r) => setTimeout(r, 5_000))]);
-      clearInterval(reaper);
-      if ('closeAllConnections' in server) server.closeAllConnections();
-      if (alertsSoon) flushGathered();
-      await Promise.allSettled([...deferred]);
-      await writer.close();
-      handle.close();
-    })();
-    return closing;
-  };
+      return async () => {
+        await Promise.race([stopped, new Promise((r) => setTimeout(r, 5_000))]);
+        clearInterval(reaper);
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      };
+    });
 
   return {
     url: `http://${host}:${address.port}`,
     port: address.port,
-    token: config.LOG_CENTER_API_TOKEN!,
-    tokenGenerated,
-    databaseUrl,
-    deps,
+    token: built.token,
+    tokenGenerated: built.tokenGenerated,
+    databaseUrl: built.databaseUrl,
+    deps: built.deps,
     close,
   };
 }

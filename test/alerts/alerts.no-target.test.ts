@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLogCenterApp } from '../helpers/app';
 import { runtimeReport } from '../helpers/payloads';
-import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
+import { type LogCenterHandle, uniqueProject } from '../helpers/server';
 import { hooksFor, Receiver, setAlertSettings, waitFor } from './support';
 
 // A server with no SLACK_WEBHOOK_URL or ALERT_WEBHOOK_URL, as `npm start` runs by default.
@@ -10,7 +11,7 @@ const hook = new Receiver();
 let lc: LogCenterHandle;
 beforeAll(async () => {
   await hook.start();
-  lc = await startLogCenter();
+  lc = await startLogCenterApp();
 });
 afterAll(async () => {
   await lc.stop();

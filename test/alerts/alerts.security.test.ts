@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLogCenterApp } from '../helpers/app';
 import { runtimeReport } from '../helpers/payloads';
-import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
+import { type LogCenterHandle, uniqueProject } from '../helpers/server';
 import { hooksFor, Receiver, slackFor, waitFor } from './support';
 
 // Local HTTP receivers stand in for Slack's incoming webhook and for the generic webhook.
@@ -11,7 +12,7 @@ const PUBLIC_URL = 'https://log-center.example.com';
 let lc: LogCenterHandle;
 beforeAll(async () => {
   await Promise.all([slack.start(), hook.start()]);
-  lc = await startLogCenter({
+  lc = await startLogCenterApp({
     env: { SLACK_WEBHOOK_URL: `${slack.url}/slack`, ALERT_WEBHOOK_URL: `${hook.url}/hook`, PUBLIC_URL },
   });
 });

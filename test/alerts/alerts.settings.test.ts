@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLogCenterApp } from '../helpers/app';
 import { runtimeReport } from '../helpers/payloads';
-import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
+import { type LogCenterHandle, uniqueProject } from '../helpers/server';
 import { clock, Receiver, setStatus, slackFor, sweep, waitFor } from './support';
 
 // A local HTTP receiver stands in for Slack's incoming webhook. This server turns the
@@ -12,7 +13,7 @@ let lc: LogCenterHandle;
 let time: ReturnType<typeof clock>;
 beforeAll(async () => {
   await slack.start();
-  lc = await startLogCenter({
+  lc = await startLogCenterApp({
     env: { SLACK_WEBHOOK_URL: `${slack.url}/slack`, ALERT_THROTTLE_MINUTES: '0', REVIEW_REMINDER_HOURS: '0' },
   });
   time = clock(lc);

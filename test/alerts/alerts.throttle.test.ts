@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLogCenterApp } from '../helpers/app';
 import { runtimeReport } from '../helpers/payloads';
-import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
+import { type LogCenterHandle, uniqueProject } from '../helpers/server';
 import { clock, hooksFor, Receiver, setStatus, slackFor, sweep, waitFor } from './support';
 
 // Local HTTP receivers stand in for Slack's incoming webhook and for the generic webhook.
@@ -12,7 +13,7 @@ let lc: LogCenterHandle;
 let time: ReturnType<typeof clock>;
 beforeAll(async () => {
   await Promise.all([slack.start(), hook.start()]);
-  lc = await startLogCenter({
+  lc = await startLogCenterApp({
     env: {
       SLACK_WEBHOOK_URL: `${slack.url}/slack`,
       ALERT_WEBHOOK_URL: `${hook.url}/hook`,

@@ -1,12 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProjectSchema } from '../../functions/routes/schemas';
+import { startLogCenterApp } from '../helpers/app';
 import { cicdReport, deploymentReport, runtimeReport } from '../helpers/payloads';
-import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
+import {
+  type ApiProject,
+  BugPageSchema,
+  bodyAs,
+  type LogCenterHandle,
+  uniqueProject,
+} from '../helpers/server';
 
 let lc: LogCenterHandle;
 beforeAll(async () => {
-  lc = await startLogCenter();
+  lc = await startLogCenterApp();
 });
 afterAll(() => lc.stop());
+
+const bugs = async (query: string) => bodyAs(BugPageSchema, await lc.api(`/api/v1/bugs?${query}`));
+const projectNamed = async (id: string) => bodyAs(ProjectSchema, await lc.api(`/api/v1/projects/${id}`));
 
 describe('projects', () => {
   it('lists auto-created projects with bug counts and edits their metadata', async () => {
@@ -14,15 +25,15 @@ describe('projects', () => {
     await lc.report(runtimeReport(project));
     await lc.report(cicdReport(project));
 
-    const list = await (await lc.api('/api/v1/projects')).json();
-    const listed = list.items.find((p: { id: string }) => p.id === project);
+    const list: { items: ApiProject[] } = await (await lc.api('/api/v1/projects')).json();
+    const listed = list.items.find((p) => p.id === project);
     expect(listed).toMatchObject({
       id: project,
       project_id: project,
       name: project,
       bug_counts: { total: 2 },
     });
-    expect(listed.bug_counts.by_status).toEqual({ NEW: 2 });
+    expect(listed?.bug_counts.by_status).toEqual({ NEW: 2 });
 
     const put = await lc.api(`/api/v1/projects/${project}`, {
       method: 'PUT',
@@ -34,19 +45,17 @@ describe('projects', () => {
       }),
     });
     expect(put.status).toBe(200);
-    expect(await put.json()).toMatchObject({
+    expect(await bodyAs(ProjectSchema, put)).toMatchObject({
       name: '实时通信后端',
       local_path: '/srv/rtc',
       description: '项目描述',
     });
-    const again = await (await lc.api(`/api/v1/projects/${project}`)).json();
+    const again = await projectNamed(project);
     expect(again.repo_url).toBe('https://gitea.airlabs.art/team/rtc.git');
 
     // a later report's repo_url does not overwrite one the project already has
     await lc.report(runtimeReport(project, { repo_url: 'https://elsewhere/x.git' }));
-    expect((await (await lc.api(`/api/v1/projects/${project}`)).json()).repo_url).toBe(
-      'https://gitea.airlabs.art/team/rtc.git',
-    );
+    expect((await projectNamed(project)).repo_url).toBe('https://gitea.airlabs.art/team/rtc.git');
   });
 
   it('creates a project on PUT when it does not exist', async () => {
@@ -56,7 +65,7 @@ describe('projects', () => {
       body: JSON.stringify({ name: 'New' }),
     });
     expect(res.status).toBe(200);
-    expect((await (await lc.api(`/api/v1/projects/${project}`)).json()).name).toBe('New');
+    expect((await projectNamed(project)).name).toBe('New');
   });
 
   it('answers 404 for an unknown project and 422 for bad fields', async () => {
@@ -81,22 +90,18 @@ describe('bug list', () => {
     await lc.report(cicdReport(project));
     await lc.report(deploymentReport(project));
 
-    const all = await (await lc.api(`/api/v1/bugs?project_id=${project}`)).json();
+    const all = await bugs(`project_id=${project}`);
     expect(all.total).toBe(7);
-    const runtime = await (
-      await lc.api(`/api/v1/bugs?project_id=${project}&source=runtime&page_size=2&page=2`)
-    ).json();
+    const runtime = await bugs(`project_id=${project}&source=runtime&page_size=2&page=2`);
     expect(runtime).toMatchObject({ total: 5, page: 2, page_size: 2 });
     expect(runtime.items).toHaveLength(2);
-    const lastPage = await (
-      await lc.api(`/api/v1/bugs?project_id=${project}&source=runtime&page_size=2&page=3`)
-    ).json();
+    const lastPage = await bugs(`project_id=${project}&source=runtime&page_size=2&page=3`);
     expect(lastPage.items).toHaveLength(1);
-    const cicd = await (await lc.api(`/api/v1/bugs?project_id=${project}&source=cicd`)).json();
-    expect(cicd.items.map((b: { source: string }) => b.source)).toEqual(['cicd']);
-    const statusNew = await (await lc.api(`/api/v1/bugs?project_id=${project}&status=NEW`)).json();
+    const cicd = await bugs(`project_id=${project}&source=cicd`);
+    expect(cicd.items.map((b) => b.source)).toEqual(['cicd']);
+    const statusNew = await bugs(`project_id=${project}&status=NEW`);
     expect(statusNew.total).toBe(7);
-    const statusFixing = await (await lc.api(`/api/v1/bugs?project_id=${project}&status=FIXING`)).json();
+    const statusFixing = await bugs(`project_id=${project}&status=FIXING`);
     expect(statusFixing.total).toBe(0);
   });
 
@@ -110,8 +115,8 @@ describe('bug list', () => {
     ).json();
     await new Promise((r) => setTimeout(r, 5));
     await lc.report(runtimeReport(project, { error: { ...runtimeReport(project).error, line_number: 1 } }));
-    const list = await (await lc.api(`/api/v1/bugs?project_id=${project}`)).json();
-    expect(list.items.map((x: { id: number }) => x.id)).toEqual([a.id, b.id]);
+    const list = await bugs(`project_id=${project}`);
+    expect(list.items.map((x) => x.id)).toEqual([a.id, b.id]);
   });
 
   it('rejects bad list parameters and unknown ids', async () => {

@@ -5,17 +5,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLogCenterApp } from '../helpers/app';
 import { cicdReport, runtimeReport } from '../helpers/payloads';
 import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
 
+// Route cases go to Log Center in process; `wire` is a real server for the cases about what
+// crosses the socket: a body sent by curl, its declared length, a chunked body.
 let lc: LogCenterHandle;
+let wire: LogCenterHandle;
 beforeAll(async () => {
-  lc = await startLogCenter();
+  [lc, wire] = await Promise.all([startLogCenterApp(), startLogCenter()]);
 });
-afterAll(() => lc.stop());
+afterAll(() => Promise.all([lc.stop(), wire.stop()]));
 
-async function bugCount(project: string): Promise<number> {
-  const res = await lc.api(`/api/v1/bugs?project_id=${project}`);
+async function bugCount(project: string, on = lc): Promise<number> {
+  const res = await on.api(`/api/v1/bugs?project_id=${project}`);
   return (await res.json()).total;
 }
 
@@ -70,12 +74,12 @@ describe('shell-built CI payloads', () => {
       }"`;
     // Asynchronous on purpose: the server runs in this process and must keep answering.
     const { stdout: out } = await promisify(execFile)('bash', ['-c', script], {
-      env: { ...process.env, LOG: log, URL: lc.url, PROJECT: project },
+      env: { ...process.env, LOG: log, URL: wire.url, PROJECT: project },
       encoding: 'utf8',
     });
     const answer = JSON.parse(out);
     expect(answer.message).toBe('Log reported');
-    const stored = await (await lc.api(`/api/v1/bugs/${answer.id}`)).json();
+    const stored = await (await wire.api(`/api/v1/bugs/${answer.id}`)).json();
     expect(stored.error.stack_trace).toEqual([
       '#5 [build 2/4] RUN npm ci',
       'error\tC:\\Users\\runner\\work\\app\\src\\index.ts(12,5): TS2304',
@@ -150,14 +154,14 @@ describe('size limits', () => {
   it('answers 413 for a body over 256 KiB and stores nothing', async () => {
     const project = uniqueProject();
     const body = runtimeReport(project, { context: { blob: 'z'.repeat(300 * 1024) } });
-    await expectError(await lc.report(body), 413, 'payload_too_large');
-    expect(await bugCount(project)).toBe(0);
+    await expectError(await wire.report(body), 413, 'payload_too_large');
+    expect(await bugCount(project, wire)).toBe(0);
   });
 
   it('accepts a body just under the limit', async () => {
     const project = uniqueProject();
     const body = runtimeReport(project, { context: { blob: 'z'.repeat(250 * 1024) } });
-    expect((await lc.report(body)).status).toBe(200);
+    expect((await wire.report(body)).status).toBe(200);
   });
 });
 
@@ -165,7 +169,7 @@ describe('bodies of unknown length (chunked)', () => {
   const sendChunked = (body: string) =>
     new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = request(
-        `${lc.url}/api/v1/logs/report`,
+        `${wire.url}/api/v1/logs/report`,
         { method: 'POST', headers: { 'Content-Type': 'text/plain' } },
         (res) => {
           let text = '';
@@ -197,7 +201,7 @@ describe('bodies of unknown length (chunked)', () => {
     );
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.text).error.code).toBe('payload_too_large');
-    expect(await bugCount(project)).toBe(0);
+    expect(await bugCount(project, wire)).toBe(0);
   });
 });
 

@@ -1,21 +1,24 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BugDetailSchema, ProjectSchema } from '../../functions/routes/schemas';
+import { startLogCenterApp } from '../helpers/app';
 import { cicdReport, deploymentReport, registrationReport, runtimeReport } from '../helpers/payloads';
-import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
+import { bodyAs, type LogCenterHandle, uniqueProject } from '../helpers/server';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
 let lc: LogCenterHandle;
 beforeAll(async () => {
-  lc = await startLogCenter();
+  lc = await startLogCenterApp();
 });
 afterAll(() => lc.stop());
 
 async function bug(id: number) {
   const res = await lc.api(`/api/v1/bugs/${id}`);
   expect(res.status).toBe(200);
-  return res.json();
+  return bodyAs(BugDetailSchema, res);
 }
+const projectNamed = async (id: string) => bodyAs(ProjectSchema, await lc.api(`/api/v1/projects/${id}`));
 
 describe('POST /api/v1/logs/report with the guide payloads', () => {
   it('creates a runtime bug, then deduplicates it with the exact messages', async () => {
@@ -63,7 +66,7 @@ describe('POST /api/v1/logs/report with the guide payloads', () => {
     );
     expect((await other.json()).message).toBe('Log reported');
 
-    const proj = await (await lc.api(`/api/v1/projects/${project}`)).json();
+    const proj = await projectNamed(project);
     expect(proj.repo_url).toBe('https://gitea.airlabs.art/zyc/rtc_backend.git');
     expect(proj.bug_counts.total).toBe(2);
   });
@@ -98,13 +101,13 @@ describe('POST /api/v1/logs/report with the guide payloads', () => {
 
   it('accepts text/plain and no content type, as sendBeacon callers send', async () => {
     const project = uniqueProject();
-    const text = await fetch(`${lc.url}/api/v1/logs/report`, {
+    const text = await lc.fetch('/api/v1/logs/report', {
       method: 'POST',
       headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
       body: JSON.stringify(runtimeReport(project)),
     });
     expect(text.status).toBe(200);
-    const none = await fetch(`${lc.url}/api/v1/logs/report`, {
+    const none = await lc.fetch('/api/v1/logs/report', {
       method: 'POST',
       body: new Blob([JSON.stringify(runtimeReport(project))]),
     });
@@ -135,7 +138,7 @@ describe('POST /api/v1/logs/report with the guide payloads', () => {
     const { id, message } = await res.json();
     expect(message).toBe('Log reported');
     expect((await bug(id)).status).toBe('IGNORED');
-    const proj = await (await lc.api(`/api/v1/projects/${project}`)).json();
+    const proj = await projectNamed(project);
     expect(proj.repo_url).toBe(`https://gitea.airlabs.art/team/${project}.git`);
   });
 
@@ -145,7 +148,7 @@ describe('POST /api/v1/logs/report with the guide payloads', () => {
       await lc.report(runtimeReport(project, { timestamp: '2026-02-25T12:30:15' }))
     ).json();
     const stored = await bug(id);
-    expect(stored.occurrences[0].timestamp).toBe('2026-02-25T12:30:15.000Z');
+    expect(stored.occurrences[0]?.timestamp).toBe('2026-02-25T12:30:15.000Z');
     expect(Date.parse(stored.last_seen)).toBeGreaterThan(Date.parse('2026-11-01'));
   });
 });

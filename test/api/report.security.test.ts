@@ -1,16 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BugDetailSchema, ProjectSchema } from '../../functions/routes/schemas';
+import { startLogCenterApp } from '../helpers/app';
 import { runtimeReport } from '../helpers/payloads';
-import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
+import {
+  BugPageSchema,
+  bodyAs,
+  type LogCenterHandle,
+  startLogCenter,
+  uniqueProject,
+} from '../helpers/server';
 
+const env = { CORS_ORIGINS: 'https://dash.example.com' };
 let lc: LogCenterHandle;
 beforeAll(async () => {
-  lc = await startLogCenter({ env: { CORS_ORIGINS: 'https://dash.example.com' } });
+  lc = await startLogCenterApp({ env });
 });
 afterAll(() => lc.stop());
 
 describe('auth', () => {
   it('leaves ingestion and health open', async () => {
-    expect((await fetch(`${lc.url}/api/health`)).status).toBe(200);
+    expect((await lc.fetch('/api/health')).status).toBe(200);
     expect((await lc.report(runtimeReport(uniqueProject()))).status).toBe(200);
   });
 
@@ -20,7 +29,7 @@ describe('auth', () => {
     ['a non-bearer scheme', { Authorization: 'Basic abc' }],
   ])('refuses the API with %s', async (_name, headers) => {
     for (const path of ['/api/v1/projects', '/api/v1/bugs', '/api/v1/bugs/1', '/api/v1/projects/x']) {
-      const res = await fetch(`${lc.url}${path}`, { headers });
+      const res = await lc.fetch(path, { headers });
       expect(res.status).toBe(401);
       expect((await res.json()).error.code).toBe('unauthorized');
     }
@@ -29,13 +38,13 @@ describe('auth', () => {
   it('refuses PUT on a project without the token and changes nothing', async () => {
     const project = uniqueProject();
     await lc.report(runtimeReport(project));
-    const res = await fetch(`${lc.url}/api/v1/projects/${project}`, {
+    const res = await lc.fetch(`/api/v1/projects/${project}`, {
       method: 'PUT',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ local_path: '/tmp/evil' }),
     });
     expect(res.status).toBe(401);
-    const proj = await (await lc.api(`/api/v1/projects/${project}`)).json();
+    const proj = await bodyAs(ProjectSchema, await lc.api(`/api/v1/projects/${project}`));
     expect(proj.local_path).toBeNull();
   });
 });
@@ -45,7 +54,7 @@ describe('ingest keys', () => {
     const project = uniqueProject();
     await lc.api(`/api/v1/projects/${project}`, {
       method: 'PUT',
-      body: JSON.stringify({ ingest_key: 'k-1234567890' }),
+      body: JSON.stringify({ ingest_key: 'k_1234567890' }),
     });
     const without = await lc.report(runtimeReport(project));
     expect(without.status).toBe(401);
@@ -53,10 +62,10 @@ describe('ingest keys', () => {
     const wrong = await lc.report(runtimeReport(project), { headers: { 'X-Log-Center-Key': 'nope' } });
     expect(wrong.status).toBe(401);
     const byHeader = await lc.report(runtimeReport(project), {
-      headers: { 'X-Log-Center-Key': 'k-1234567890' },
+      headers: { 'X-Log-Center-Key': 'k_1234567890' },
     });
     expect(byHeader.status).toBe(200);
-    const byQuery = await fetch(`${lc.url}/api/v1/logs/report?key=k-1234567890`, {
+    const byQuery = await lc.fetch('/api/v1/logs/report?key=k_1234567890', {
       method: 'POST',
       body: JSON.stringify(runtimeReport(project)),
     });
@@ -80,14 +89,21 @@ describe('rate limit', () => {
     expect(Number(limited[0]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await limited[0]!.json()).error.code).toBe('rate_limited');
     expect((await lc.report(runtimeReport(quiet))).status).toBe(200);
-    const bugs = await (await lc.api(`/api/v1/bugs?project_id=${noisy}`)).json();
-    expect(bugs.items[0].occurrence_count).toBe(5);
+    const bugs = await bodyAs(BugPageSchema, await lc.api(`/api/v1/bugs?project_id=${noisy}`));
+    expect(bugs.items[0]?.occurrence_count).toBe(5);
   });
 });
 
+// Over a socket: what a browser's preflight gets back is the point here.
 describe('CORS', () => {
+  let wire: LogCenterHandle;
+  beforeAll(async () => {
+    wire = await startLogCenter({ env });
+  });
+  afterAll(() => wire.stop());
+
   it('answers the report preflight for any origin, with credentials', async () => {
-    const res = await fetch(`${lc.url}/api/v1/logs/report`, {
+    const res = await fetch(`${wire.url}/api/v1/logs/report`, {
       method: 'OPTIONS',
       headers: {
         Origin: 'https://shop.example.org',
@@ -102,12 +118,12 @@ describe('CORS', () => {
   });
 
   it('limits other routes to CORS_ORIGINS', async () => {
-    const allowed = await fetch(`${lc.url}/api/v1/bugs`, {
+    const allowed = await fetch(`${wire.url}/api/v1/bugs`, {
       method: 'OPTIONS',
       headers: { Origin: 'https://dash.example.com', 'Access-Control-Request-Method': 'GET' },
     });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://dash.example.com');
-    const denied = await fetch(`${lc.url}/api/v1/bugs`, {
+    const denied = await fetch(`${wire.url}/api/v1/bugs`, {
       method: 'OPTIONS',
       headers: { Origin: 'https://evil.example.net', 'Access-Control-Request-Method': 'GET' },
     });
@@ -124,12 +140,12 @@ describe('hostile strings', () => {
       context: { 'key\'"': '<b>x</b>' },
     });
     const { id } = await (await lc.report(body)).json();
-    const stored = await (await lc.api(`/api/v1/bugs/${id}`)).json();
+    const stored = await bodyAs(BugDetailSchema, await lc.api(`/api/v1/bugs/${id}`));
     // NUL cannot live in SQLite text (reads stop there), so it is stored as U+FFFD.
     expect(stored.error.message).toBe(message.replace('\u0000', '\uFFFD'));
     expect(stored.error.type).toBe("Robert'); DROP TABLE bugs;--");
     expect(stored.context['key\'"']).toBe('<b>x</b>');
-    const search = await (await lc.api(`/api/v1/bugs?project_id=${project}`)).json();
+    const search = await bodyAs(BugPageSchema, await lc.api(`/api/v1/bugs?project_id=${project}`));
     expect(search.total).toBe(1);
   });
 });

@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/lib/config';
 import { PURGE_CHUNK } from '../../functions/lib/db';
 import type { LibsqlHandle } from '../../functions/lib/db-libsql';
-import { startServer } from '../../functions/server';
 import { sweep } from '../../functions/services/lifecycle';
+import { startLogCenterApp } from '../helpers/app';
 import { openTempDatabase, type TempDatabase } from '../helpers/database';
 import { runtimeReport } from '../helpers/payloads';
+import { BugPageSchema, bodyAs } from '../helpers/server';
 
 let database: TempDatabase;
 let handle: LibsqlHandle;
@@ -51,32 +52,16 @@ describe('retention purge', () => {
 
 describe('LIBSQL_URL as a plain file path', () => {
   it('stores reports through the writer thread and shuts down', async () => {
-    const server = await startServer({
-      port: 0,
-      dataDir: database.dir,
-      env: {
-        LIBSQL_URL: join(database.dir, 'plain.db'),
-        LOG_CENTER_API_TOKEN: 'plain',
-        RATE_LIMIT_PER_MINUTE: '0',
-      },
-      sweepIntervalMs: 0,
-      alertFlushIntervalMs: 0,
-    });
+    const plain = await startLogCenterApp({ env: { LIBSQL_URL: join(database.dir, 'plain.db') } });
+    expect(plain.server.databaseUrl).toBe(join(database.dir, 'plain.db'));
     const answers = await Promise.all(
       Array.from({ length: 20 }, () =>
-        fetch(`${server.url}/api/v1/logs/report`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify(runtimeReport('plain_path')),
-          signal: AbortSignal.timeout(10_000),
-        }),
+        plain.report(runtimeReport('plain_path'), { signal: AbortSignal.timeout(10_000) }),
       ),
     );
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
-    const list = await fetch(`${server.url}/api/v1/bugs?project_id=plain_path`, {
-      headers: { Authorization: 'Bearer plain' },
-    });
-    expect((await list.json()).items[0].occurrence_count).toBe(20);
-    await server.close();
+    const list = await bodyAs(BugPageSchema, await plain.api('/api/v1/bugs?project_id=plain_path'));
+    expect(list.items[0]?.occurrence_count).toBe(20);
+    await plain.stop();
   });
 });
