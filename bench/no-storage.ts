@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from '../functions/app';
+import type { Deps } from '../functions/env';
 import { parseConfig } from '../functions/lib/config';
 import { migrateLibsql, openLibsql } from '../functions/lib/db-libsql';
-import type { Deps } from '../functions/lib/env';
 import { ProjectCache, type ReportSink } from '../functions/services/ingest';
 import { ProjectSettingsCache, RateLimiter } from '../functions/services/ingest-gate';
 

@@ -1,8 +1,8 @@
 import type { D1Database } from '@cloudflare/workers-types';
-import type { ProjectCache, ReportSink } from '../services/ingest';
-import type { ProjectSettingsCache, RateLimiter } from '../services/ingest-gate';
-import type { Config } from './config';
-import type { Db } from './db';
+import type { Config } from './lib/config';
+import type { Db } from './lib/db';
+import type { ProjectCache, ReportSink } from './services/ingest';
+import type { ProjectSettingsCache, RateLimiter } from './services/ingest-gate';
 
 /** Worker bindings (wrangler.toml vars, secrets, the optional D1 binding). */
 export interface Bindings {

@@ -20,6 +20,12 @@ export const projects = sqliteTable('projects', {
   rateLimitPerMinute: integer('rate_limit_per_minute'),
   testCommand: text('test_command'),
   alertSettings: text('alert_settings', { mode: 'json' }).$type<AlertSettings>(),
+  /**
+   * The integer Sentry SDKs need in a DSN (`.../{sentry_id}`): they refuse a non-numeric
+   * project. Assigned by the database (trigger `projects_sentry_id_assign`, migration 0004) so
+   * every insert site gets one without naming it; never changed once set.
+   */
+  sentryId: integer('sentry_id').unique(),
   createdAt: text('created_at').notNull(),
   updatedAt: text('updated_at').notNull(),
 });

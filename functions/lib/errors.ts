@@ -1,36 +1,63 @@
-import { HTTPException } from 'hono/http-exception';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
+/**
+ * Domain errors: what went wrong, in words a client can branch on. Services and routes throw
+ * them; only `middleware/errors.ts` knows which HTTP status each code becomes, so no service
+ * depends on HTTP and a code cannot answer two different statuses in two places.
+ */
+export const ERROR_CODES = [
+  'bad_request',
+  'invalid_json',
+  'invalid_envelope',
+  'invalid_encoding',
+  'validation_failed',
+  'unauthorized',
+  'invalid_ingest_key',
+  'invalid_signature',
+  'not_found',
+  'method_not_allowed',
+  'invalid_transition',
+  'payload_too_large',
+  'unsupported_media_type',
+  'unsupported_encoding',
+  'rate_limited',
+  'queue_full',
+  'not_configured',
+  'database_unreachable',
+  'shutting_down',
+  'internal_error',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface FieldError {
   path: string;
   message: string;
 }
 
-/** The one error type routes throw; `app.onError` turns it into the `{error:{...}}` envelope. */
-export class ApiError extends HTTPException {
+export class AppError extends Error {
   constructor(
-    status: ContentfulStatusCode,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
+    /** Extra members of the answer's `error` object (`details`, `allowed`, ...). */
     readonly extra: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
+    /** For codes that ask the client to come back later. */
+    readonly retryAfterSeconds?: number,
   ) {
-    super(status, { message });
+    super(message);
+    this.name = 'AppError';
   }
 }
 
-export const badRequest = (code: string, message: string) => new ApiError(400, code, message);
-export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
 export const validationFailed = (details: FieldError[]) =>
-  new ApiError(422, 'validation_failed', 'Request failed validation', { details });
+  new AppError('validation_failed', 'Request failed validation', { details });
 
-/** Parses a JSON body read as text (webhooks must keep the raw bytes) against a schema: 400 or 422. */
+/** Parses a JSON body read as text (webhooks must keep the raw bytes) against a schema. */
 export function parseJsonBody<T>(text: string, schema: { safeParse(value: unknown): ZodSafeParse<T> }): T {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new ApiError(400, 'invalid_json', 'Body is not valid JSON');
+    throw new AppError('invalid_json', 'Body is not valid JSON');
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw validationFailed(issuesToFieldErrors(parsed.error.issues));

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { LEVELS, PROJECT_ID_PATTERN } from '../lib/vocabulary';
 
 export const ErrorSchema = z
   .object({
@@ -125,7 +126,7 @@ export const AlertSettingsSchema = z
         pr_opened: z.boolean().optional(),
       })
       .optional(),
-    min_level: z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL']).optional(),
+    min_level: z.enum(LEVELS).optional(),
   })
   .openapi('AlertSettings');
 
@@ -141,6 +142,9 @@ export const ProjectSchema = z
     rate_limit_per_minute: z.number().int().nullable(),
     test_command: nullableString,
     alert_settings: AlertSettingsSchema,
+    sentry_id: z.number().int().nullable().openapi({ description: 'The project number in its Sentry DSN' }),
+    sentry_dsn: nullableString.openapi({ description: 'Give this to a Sentry SDK (docs/sentry.md)' }),
+    sentry_dsn_hint: nullableString,
     created_at: z.string(),
     updated_at: z.string(),
     bug_counts: z.object({ total: z.number().int(), by_status: z.record(z.string(), z.number().int()) }),
@@ -150,7 +154,7 @@ export const ProjectSchema = z
 export const ProjectIdParam = z.object({
   id: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/)
+    .regex(PROJECT_ID_PATTERN)
     .openapi({ param: { name: 'id', in: 'path' }, example: 'rtc_backend' }),
 });
 

@@ -1,4 +1,4 @@
-import { ApiError } from '../lib/errors';
+import { AppError } from '../lib/errors';
 import type { BatchRunner } from '../lib/sql-batch';
 import { type IngestResult, type ProjectCache, type ReportSink, writeReports } from './ingest';
 import type { NormalisedReport } from './report';
@@ -60,14 +60,12 @@ export class GroupCommitSink implements ReportSink {
   }
 
   submit(report: NormalisedReport, bytes = 0): Promise<IngestResult> {
-    if (this.closed) return Promise.reject(new ApiError(503, 'shutting_down', 'Server is shutting down'));
+    if (this.closed) return Promise.reject(new AppError('shutting_down', 'Server is shutting down'));
     const full =
       this.queue.length >= this.options.maxQueue ||
       (this.heldBytes > 0 && this.heldBytes + bytes > this.options.maxQueueBytes);
     if (full) {
-      return Promise.reject(
-        new ApiError(429, 'queue_full', 'Ingestion queue is full, retry shortly', {}, { 'Retry-After': '1' }),
-      );
+      return Promise.reject(new AppError('queue_full', 'Ingestion queue is full, retry shortly', {}, 1));
     }
     this.heldBytes += bytes;
     return new Promise<IngestResult>((resolve, reject) => {

@@ -1,5 +1,7 @@
 import type { BatchRunner, Statement } from '../lib/sql-batch';
+import type { Status } from '../lib/vocabulary';
 import type { NormalisedReport } from './report';
+import { assertAllowed } from './transitions';
 
 export const OCCURRENCES_KEPT = 100;
 
@@ -11,7 +13,7 @@ export interface IngestResult {
   status: string;
 }
 
-/** SPEC §4 answer bodies; clients parse these exact strings. */
+/** The answer bodies of docs/api.md; clients parse these exact strings. */
 export function ingestAnswer(result: IngestResult) {
   switch (result.outcome) {
     case 'new':
@@ -62,6 +64,13 @@ function planRounds(reports: NormalisedReport[]): Group[][] {
   });
   return rounds.map((round) => [...round.values()]);
 }
+
+/**
+ * The moves this upsert makes itself, without a read: the transition table must allow them
+ * (checked when the module loads; services/transitions.ts owns every other move).
+ */
+export const INGEST_REOPENS: { from: Status[]; to: Status } = { from: ['DEPLOYED', 'MERGED'], to: 'NEW' };
+assertAllowed(INGEST_REOPENS.from, [INGEST_REOPENS.to]);
 
 // A DEPLOYED bug that recurs is reopened; a MERGED one only when the report runs the merge
 // commit itself (the fix is live there and did not work). Short hashes match by prefix.
@@ -319,3 +328,12 @@ export class DirectSink implements ReportSink {
     return result!;
   }
 }
+
+/** The raw SQL of the write path, for the test that holds its column lists to the drizzle tables. */
+export const INGEST_SQL = {
+  upsertBug: UPSERT_BUG,
+  upsertProject: UPSERT_PROJECT,
+  history: HISTORY_INSERT,
+  alerts: ALERT_INSERT,
+  occurrence: OCCURRENCE_INSERT,
+} as const;

@@ -1,147 +1,21 @@
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
-import {
-  alertOutbox,
-  type BugRow,
-  bugs,
-  occurrences,
-  projects,
-  repairReports,
-  statusHistory,
-} from '../../schema';
+import { type BugRow, bugs, occurrences, projects, repairReports } from '../../schema';
 import type { Config } from '../lib/config';
-import { batch, type Db, deleteInChunks } from '../lib/db';
-import { ApiError, notFound } from '../lib/errors';
-import { STATUSES, type Status, TRANSITIONS } from '../lib/vocabulary';
+import type { Db } from '../lib/db';
+import { deleteInChunks } from '../lib/db';
+import { notFound } from '../lib/errors';
 import {
   type AlertConfig,
   type FlushOptions,
   flushAlerts,
-  outboxRowOf,
   purgeSettledAlerts,
   queueRecurring,
   queueReviewReminders,
 } from './alerts';
 import { getBugRow } from './bugs';
-
-export { STATUSES, type Status, TRANSITIONS } from '../lib/vocabulary';
-
-/** Names of the earlier nine-state workflow, still sent by older clients. */
-export const LEGACY_STATUSES: Record<string, Status> = {
-  VERIFYING: 'NEW',
-  PENDING_FIX: 'NEW',
-  FIXED: 'PENDING_REVIEW',
-  VERIFIED: 'MERGED',
-  FIX_FAILED: 'FAILED',
-  CANNOT_REPRODUCE: 'FAILED',
-};
-
-export function parseStatus(value: string): Status | undefined {
-  const upper = value.trim().toUpperCase();
-  const status = LEGACY_STATUSES[upper] ?? upper;
-  return (STATUSES as readonly string[]).includes(status) ? (status as Status) : undefined;
-}
-
-export const canTransition = (from: string, to: Status) => (TRANSITIONS[from as Status] ?? []).includes(to);
+import { moveBugs } from './transitions';
 
 export const LEASE_EXPIRIES_BEFORE_FAILED = 3;
-
-function invalidTransition(from: string, to: Status) {
-  return new ApiError(409, 'invalid_transition', `A bug cannot move from ${from} to ${to}`, {
-    from,
-    to,
-    allowed: TRANSITIONS[from as Status] ?? [],
-  });
-}
-
-/** Fields that follow from entering a status, so no caller can forget them. */
-function entering(to: Status, at: string): Partial<typeof bugs.$inferInsert> {
-  const released = { claimedBy: null, leaseExpiresAt: null };
-  switch (to) {
-    case 'NEW':
-      return { ...released, leaseExpiryCount: 0 };
-    case 'FIXING':
-      return {};
-    case 'MERGED':
-      return { ...released, mergedAt: sql`coalesce(${bugs.mergedAt}, ${at})` as unknown as string };
-    case 'DEPLOYED':
-      return { ...released, deployedAt: at };
-    default:
-      return released;
-  }
-}
-
-export interface StatusChange {
-  actor: string;
-  note?: string | null;
-  at?: string;
-  /** Extra columns written in the same statement (PR data from a webhook, say). */
-  set?: Partial<typeof bugs.$inferInsert>;
-}
-
-/**
- * Moves one bug, compare-and-set on the status it was read in, with its history row in
- * the same batch (`changes()` makes the history insert conditional on the update).
- */
-export async function changeStatus(db: Db, id: number, to: Status, change: StatusChange): Promise<BugRow> {
-  const current = await getBugRow(db, id);
-  if (!current) throw notFound('Bug');
-  if (!canTransition(current.status, to)) throw invalidTransition(current.status, to);
-  const at = change.at ?? new Date().toISOString();
-  const [updated] = (await batch(db, [
-    db
-      .update(bugs)
-      .set({ ...entering(to, at), ...change.set, status: to, statusChangedAt: at })
-      .where(and(eq(bugs.id, id), eq(bugs.status, current.status)))
-      .returning(),
-    historyIfChanged(db, id, current.status, to, change.actor, change.note ?? null, at),
-    ...(ALERTING_STATUSES[to] ? [alertIfChanged(db, id, ALERTING_STATUSES[to], at)] : []),
-  ])) as [BugRow[]];
-  if (!updated?.length) {
-    throw new ApiError(409, 'invalid_transition', `Bug ${id} changed status concurrently; reload and retry`);
-  }
-  return updated[0]!;
-}
-
-/** Statuses a person wants to hear about; the alert is queued with the change itself. */
-const ALERTING_STATUSES: Partial<Record<Status, 'failed' | 'pr_opened'>> = {
-  FAILED: 'failed',
-  PENDING_REVIEW: 'pr_opened',
-};
-
-/** Runs right after the history insert, so `changes()` is 1 only when the status moved. */
-function alertIfChanged(db: Db, bugId: number, kind: 'failed' | 'pr_opened', at: string) {
-  return db.insert(alertOutbox).select(
-    db
-      .select(outboxRowOf(kind, at))
-      .from(bugs)
-      .where(and(eq(bugs.id, bugId), sql`changes() > 0`)),
-  );
-}
-
-function historyIfChanged(
-  db: Db,
-  bugId: number,
-  from: string,
-  to: string,
-  actor: string,
-  note: string | null,
-  at: string,
-) {
-  return db.insert(statusHistory).select(
-    db
-      .select({
-        id: sql<number>`NULL`.as('id'),
-        bugId: bugs.id,
-        fromStatus: sql<string>`${from}`.as('from_status'),
-        toStatus: sql<string>`${to}`.as('to_status'),
-        actor: sql<string>`${actor}`.as('actor'),
-        note: sql<string | null>`${note}`.as('note'),
-        at: sql<string>`${at}`.as('at'),
-      })
-      .from(bugs)
-      .where(and(eq(bugs.id, bugId), sql`changes() > 0`)),
-  );
-}
 
 export interface ClaimRequest {
   agent_id: string;
@@ -152,8 +26,8 @@ export interface ClaimRequest {
 }
 
 /**
- * One UPDATE picks and flips the bugs: SQLite runs writes one at a time, so two agents
- * claiming at once can never both see the same bug as NEW.
+ * One batch picks and flips the bugs: SQLite runs write transactions one at a time, so two
+ * agents claiming at once can never both see the same bug as NEW.
  */
 export async function claimBugs(db: Db, request: ClaimRequest): Promise<BugRow[]> {
   const now = new Date();
@@ -168,36 +42,15 @@ export async function claimBugs(db: Db, request: ClaimRequest): Promise<BugRow[]
     .where(and(...conditions))
     .orderBy(sql`${bugs.occurrenceCount} DESC`, bugs.id)
     .limit(request.limit);
-  const actor = `agent:${request.agent_id}`;
-  const [claimed] = (await batch(db, [
-    db
-      .update(bugs)
-      .set({ status: 'FIXING', claimedBy: request.agent_id, leaseExpiresAt: leaseUntil, statusChangedAt: at })
-      .where(and(inArray(bugs.id, candidates), eq(bugs.status, 'NEW')))
-      .returning(),
-    db.insert(statusHistory).select(
-      db
-        .select({
-          id: sql<number>`NULL`.as('id'),
-          bugId: bugs.id,
-          fromStatus: sql<string>`'NEW'`.as('from_status'),
-          toStatus: sql<string>`'FIXING'`.as('to_status'),
-          actor: sql<string>`${actor}`.as('actor'),
-          note: sql<string>`${`claimed, lease until ${leaseUntil}`}`.as('note'),
-          at: sql<string>`${at}`.as('at'),
-        })
-        .from(bugs)
-        .where(
-          and(
-            eq(bugs.status, 'FIXING'),
-            eq(bugs.claimedBy, request.agent_id),
-            eq(bugs.statusChangedAt, at),
-            eq(bugs.leaseExpiresAt, leaseUntil),
-          ),
-        ),
-    ),
-  ])) as [BugRow[]];
-  return claimed ?? [];
+  return moveBugs(db, {
+    from: ['NEW'],
+    to: 'FIXING',
+    where: inArray(bugs.id, candidates),
+    actor: `agent:${request.agent_id}`,
+    note: `claimed, lease until ${leaseUntil}`,
+    at,
+    set: { claimedBy: request.agent_id, leaseExpiresAt: leaseUntil },
+  });
 }
 
 export interface RepairReportInput {
@@ -246,15 +99,15 @@ export async function setPrInfo(
   bugId: number,
   info: { pr_number?: number | null; pr_url?: string | null; branch_name?: string | null },
 ) {
-  const [row] = await db
-    .update(bugs)
-    .set({
-      ...(info.pr_number !== undefined && { prNumber: info.pr_number }),
-      ...(info.pr_url !== undefined && { prUrl: info.pr_url }),
-      ...(info.branch_name !== undefined && { branchName: info.branch_name }),
-    })
-    .where(eq(bugs.id, bugId))
-    .returning();
+  const set = {
+    ...(info.pr_number !== undefined && { prNumber: info.pr_number }),
+    ...(info.pr_url !== undefined && { prUrl: info.pr_url }),
+    ...(info.branch_name !== undefined && { branchName: info.branch_name }),
+  };
+  // Nothing to change (an empty body) answers the bug as it is.
+  const [row] = Object.keys(set).length
+    ? await db.update(bugs).set(set).where(eq(bugs.id, bugId)).returning()
+    : [await getBugRow(db, bugId)];
   if (!row) throw notFound('Bug');
   return row;
 }
@@ -287,44 +140,18 @@ export async function sweep(db: Db, options: SweepOptions): Promise<SweepResult>
   const now = options.now ?? new Date();
   const at = now.toISOString();
   const cutoff = new Date(now.getTime() - options.retentionDays * 86_400_000).toISOString();
-  const expired = and(eq(bugs.status, 'FIXING'), lt(bugs.leaseExpiresAt, at));
   const lastExpiry = sql`${bugs.leaseExpiryCount} + 1 >= ${LEASE_EXPIRIES_BEFORE_FAILED}`;
-  const nextStatus = sql<string>`CASE WHEN ${lastExpiry} THEN 'FAILED' ELSE 'NEW' END`;
   const { alerts } = options;
-  const [, , moved] = (await batch(db, [
-    // History first, while the rows still show who held the lease.
-    db.insert(statusHistory).select(
-      db
-        .select({
-          id: sql<number>`NULL`.as('id'),
-          bugId: bugs.id,
-          fromStatus: sql<string>`'FIXING'`.as('from_status'),
-          toStatus: nextStatus.as('to_status'),
-          actor: sql<string>`'sweep'`.as('actor'),
-          note: sql<string>`'lease of ' || coalesce(${bugs.claimedBy}, '?') || ' expired (' || (${bugs.leaseExpiryCount} + 1) || ' of ${sql.raw(String(LEASE_EXPIRIES_BEFORE_FAILED))})'`.as(
-            'note',
-          ),
-          at: sql<string>`${at}`.as('at'),
-        })
-        .from(bugs)
-        .where(expired),
-    ),
-    // The last expiry makes the bug FAILED, which people hear about like any other failure.
-    db
-      .insert(alertOutbox)
-      .select(db.select(outboxRowOf('failed', at)).from(bugs).where(and(expired, lastExpiry))),
-    db
-      .update(bugs)
-      .set({
-        status: nextStatus,
-        leaseExpiryCount: sql`${bugs.leaseExpiryCount} + 1`,
-        claimedBy: null,
-        leaseExpiresAt: null,
-        statusChangedAt: at,
-      })
-      .where(expired)
-      .returning({ id: bugs.id, status: bugs.status }),
-  ])) as [unknown, unknown, { id: number; status: string }[]];
+  // The last expiry makes the bug FAILED, which people hear about like any other failure.
+  const moved = await moveBugs(db, {
+    from: ['FIXING'],
+    to: { when: lastExpiry, matched: 'FAILED', otherwise: 'NEW' },
+    where: lt(bugs.leaseExpiresAt, at),
+    actor: 'sweep',
+    note: sql`'lease of ' || coalesce(${bugs.claimedBy}, '?') || ' expired (' || (${bugs.leaseExpiryCount} + 1) || ' of ${sql.raw(String(LEASE_EXPIRIES_BEFORE_FAILED))})'`,
+    at,
+    set: { leaseExpiryCount: sql`${bugs.leaseExpiryCount} + 1` as unknown as number },
+  });
   const occurrencesPurged = await deleteInChunks(db, occurrences, lt(occurrences.receivedAt, cutoff));
   // 0 hours turns reminders off; a window of 0 turns the throttle, and so "still occurring", off.
   const reminders =

@@ -2,11 +2,17 @@ import { asc, count, eq } from 'drizzle-orm';
 import { type AlertSettings, bugs, type ProjectRow, projects } from '../../schema';
 import type { Db } from '../lib/db';
 import { nowIso } from '../lib/time';
+import { INGEST_KEY_PATTERN, sentryDsn } from './sentry/auth';
 
 export type StatusCounts = Record<string, number>;
 
-export function toApiProject(row: ProjectRow, counts: StatusCounts = {}) {
+/**
+ * `baseUrl`: where SDKs reach this server (PUBLIC_URL, else the request's origin), for the
+ * project's Sentry DSN.
+ */
+export function toApiProject(row: ProjectRow, baseUrl: string, counts: StatusCounts = {}) {
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const dsn = sentryDsn(baseUrl, row.sentryId, row.ingestKey);
   return {
     id: row.id,
     project_id: row.id,
@@ -18,6 +24,13 @@ export function toApiProject(row: ProjectRow, counts: StatusCounts = {}) {
     rate_limit_per_minute: row.rateLimitPerMinute,
     test_command: row.testCommand,
     alert_settings: row.alertSettings ?? {},
+    sentry_id: row.sentryId,
+    sentry_dsn: dsn,
+    // A key stored before keys had to fit a DSN still guards the report API; SDKs need a new one.
+    sentry_dsn_hint:
+      !dsn && row.ingestKey && !INGEST_KEY_PATTERN.test(row.ingestKey)
+        ? 'Rotate the ingest key to 8-200 letters, digits or underscores to get a Sentry DSN'
+        : null,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
     bug_counts: { total, by_status: counts },
@@ -39,12 +52,12 @@ async function countsByProject(db: Db, projectId?: string) {
   return byProject;
 }
 
-export async function listProjects(db: Db) {
+export async function listProjects(db: Db, baseUrl: string) {
   const [rows, counts] = await Promise.all([
     db.select().from(projects).orderBy(asc(projects.id)),
     countsByProject(db),
   ]);
-  return rows.map((row) => toApiProject(row, counts.get(row.id)));
+  return rows.map((row) => toApiProject(row, baseUrl, counts.get(row.id)));
 }
 
 export async function getProjectRow(db: Db, id: string): Promise<ProjectRow | undefined> {
@@ -52,11 +65,11 @@ export async function getProjectRow(db: Db, id: string): Promise<ProjectRow | un
   return row;
 }
 
-export async function getProject(db: Db, id: string) {
+export async function getProject(db: Db, id: string, baseUrl: string) {
   const row = await getProjectRow(db, id);
   if (!row) return undefined;
   const counts = await countsByProject(db, id);
-  return toApiProject(row, counts.get(id));
+  return toApiProject(row, baseUrl, counts.get(id));
 }
 
 export interface ProjectUpdate {
@@ -71,7 +84,7 @@ export interface ProjectUpdate {
 }
 
 /** PUT creates the project when it does not exist yet, so registration works without a first report. */
-export async function upsertProject(db: Db, id: string, update: ProjectUpdate) {
+export async function upsertProject(db: Db, id: string, update: ProjectUpdate, baseUrl: string) {
   const now = nowIso();
   const values = {
     ...(update.name !== undefined && { name: update.name }),
@@ -87,5 +100,5 @@ export async function upsertProject(db: Db, id: string, update: ProjectUpdate) {
     .insert(projects)
     .values({ id, ...values, createdAt: now, updatedAt: now })
     .onConflictDoUpdate({ target: projects.id, set: { ...values, updatedAt: now } });
-  return getProject(db, id);
+  return getProject(db, id, baseUrl);
 }

@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type FieldError, issuesToFieldErrors } from '../lib/errors';
-
-import { LEVELS, type Level, SOURCES, type Source } from '../lib/vocabulary';
-
-export { LEVELS, type Level, SOURCES, type Source } from '../lib/vocabulary';
+import {
+  LEVEL_PATTERN,
+  LEVELS,
+  type Level,
+  normaliseLevel,
+  PROJECT_ID_PATTERN,
+  SOURCES,
+  type Source,
+} from '../lib/vocabulary';
 
 export const LIMITS = {
   bodyBytes: 256 * 1024,
@@ -14,48 +19,73 @@ export const LIMITS = {
   contextBytes: 32 * 1024,
 } as const;
 
-export const PROJECT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/i;
-const LEVEL_ALIASES: Record<string, Level> = { WARN: 'WARNING', FATAL: 'CRITICAL' };
+/**
+ * ISO 8601 date or date-time, as a pattern the OpenAPI document can carry too (no flags, so
+ * both cases of T and Z are spelled out; blanks around it are allowed, as the value is trimmed).
+ */
+const ISO_8601 =
+  /^\s*\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])([Tt ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?\s*$/;
 /** The guide's registration call: a runtime report with no frame, sent once to create the project. */
 export const REGISTRATION_TYPE = 'ProjectInit';
 
-export function normaliseLevel(value: string): Level | undefined {
-  const upper = value.trim().toUpperCase();
-  const level = LEVEL_ALIASES[upper] ?? upper;
-  return (LEVELS as readonly string[]).includes(level) ? (level as Level) : undefined;
-}
-
 const nullableString = (max: number) => z.string().max(max).nullish();
 
+/**
+ * A runtime report must say where it failed. This rule lives in `superRefine` (so a body
+ * missing all three gets one error per field), which JSON Schema cannot see; RUNTIME_RULE
+ * states it for the OpenAPI document, and test/api/report-schema.test.ts holds the two to
+ * the same verdicts.
+ */
+const RUNTIME_FIELDS = ['file_path', 'line_number', 'stack_trace'] as const;
+export const RUNTIME_RULE = {
+  if: {
+    properties: {
+      source: { const: 'runtime' },
+      error: { properties: { type: { not: { const: REGISTRATION_TYPE } } } },
+    },
+  },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword
+  then: {
+    properties: {
+      error: {
+        required: [...RUNTIME_FIELDS],
+        properties: Object.fromEntries(RUNTIME_FIELDS.map((field) => [field, { not: { type: 'null' } }])),
+      },
+    },
+  },
+};
+
+/**
+ * The report body (docs/api.md): one definition that validates every report and is the
+ * OpenAPI document's `Report` schema.
+ */
 export const reportSchema = z
   .object({
-    project_id: z.string().regex(PROJECT_ID_PATTERN, 'must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'),
-    environment: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
-    level: z.string().transform((value, ctx) => {
-      const level = normaliseLevel(value);
-      if (!level) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be one of ${LEVELS.join(', ')} (WARN, FATAL accepted)`,
-        });
-        return z.NEVER;
-      }
-      return level;
-    }),
+    project_id: z
+      .string()
+      .regex(PROJECT_ID_PATTERN, `must match ${PROJECT_ID_PATTERN.source}`)
+      .meta({ example: 'rtc_backend' }),
+    environment: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(64, 'must be at most 64 characters')
+      .meta({ example: 'production' }),
+    level: z
+      .string()
+      .regex(new RegExp(LEVEL_PATTERN), `must be one of ${LEVELS.join(', ')} (WARN, FATAL accepted)`)
+      .transform((value) => normaliseLevel(value) as Level)
+      .meta({ example: 'ERROR', description: 'Case-insensitive; WARN and FATAL are aliases' }),
     source: z.enum(SOURCES).default('runtime'),
     timestamp: z
       .string()
-      .refine(
-        (v) => ISO_8601.test(v.trim()) && !Number.isNaN(Date.parse(v.trim())),
-        'must be an ISO 8601 date-time',
-      )
-      .nullish(),
+      .regex(ISO_8601, 'must be an ISO 8601 date-time')
+      .nullish()
+      .meta({ description: 'ISO 8601; server time when absent; no offset means UTC' }),
     version: nullableString(128),
     commit_hash: nullableString(128),
     repo_url: nullableString(2048),
     error: z.object({
-      type: z.string().min(1, 'must not be empty').max(256),
+      type: z.string().min(1, 'must not be empty').max(256).meta({ example: 'ValueError' }),
       message: z.string(),
       file_path: nullableString(2048),
       line_number: z
@@ -67,29 +97,25 @@ export const reportSchema = z
             .transform(Number),
         ])
         .nullish(),
-      stack_trace: z.union([z.array(z.string()), z.string()]).nullish(),
+      stack_trace: z
+        .union([z.array(z.string()), z.string()])
+        .nullish()
+        .meta({ description: 'Lines, or one string split at newlines' }),
     }),
     context: z.record(z.string(), z.unknown()).nullish(),
-    fingerprint: z.array(z.string().max(512)).min(1).max(32).optional(),
+    fingerprint: z
+      .array(z.string().max(512))
+      .min(1)
+      .max(32)
+      .optional()
+      .meta({ description: 'Overrides grouping: the bug key becomes MD5 of project_id and these parts' }),
   })
   .superRefine((report, ctx) => {
     if (report.source !== 'runtime' || report.error.type === REGISTRATION_TYPE) return;
-    if (report.error.file_path == null) {
-      ctx.addIssue({ code: 'custom', path: ['error', 'file_path'], message: 'required for runtime reports' });
-    }
-    if (report.error.line_number == null) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['error', 'line_number'],
-        message: 'required for runtime reports',
-      });
-    }
-    if (report.error.stack_trace == null) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['error', 'stack_trace'],
-        message: 'required for runtime reports',
-      });
+    for (const field of RUNTIME_FIELDS) {
+      if (report.error[field] == null) {
+        ctx.addIssue({ code: 'custom', path: ['error', field], message: 'required for runtime reports' });
+      }
     }
   });
 
@@ -171,7 +197,7 @@ type FingerprintFields = Pick<
 
 const part = (value: unknown) => (value === null || value === undefined ? '' : String(value));
 
-/** SPEC §4: MD5 hex of the source's parts joined by `|`; a missing part is the empty string. */
+/** docs/api.md (grouping): MD5 hex of the source's parts joined by `|`; a missing part is the empty string. */
 export function computeFingerprint(report: FingerprintFields, override?: string[]): string {
   if (override?.length) return md5([report.projectId, ...override].join('|'));
   const { context } = report;

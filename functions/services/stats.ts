@@ -1,9 +1,8 @@
 import { and, count, eq, gte, sql } from 'drizzle-orm';
 import { bugs, statusHistory } from '../../schema';
 import type { Db } from '../lib/db';
+import { SOURCES, STATUSES } from '../lib/vocabulary';
 import { bugWhere } from './bugs';
-import { STATUSES } from './lifecycle';
-import { SOURCES } from './report';
 
 export interface StatsQuery {
   project_id?: string;

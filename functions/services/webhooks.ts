@@ -1,10 +1,12 @@
 import { createHmac } from 'node:crypto';
-import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, eq, inArray, lte } from 'drizzle-orm';
 import { z } from 'zod';
-import { bugs, statusHistory } from '../../schema';
-import { batch, type Db } from '../lib/db';
+import { bugs } from '../../schema';
+import type { Db } from '../lib/db';
 import { safeEqual } from '../lib/secrets';
-import { canTransition, changeStatus, projectsForRepository } from './lifecycle';
+import { canTransition } from '../lib/vocabulary';
+import { projectsForRepository } from './lifecycle';
+import { moveBug, moveBugs } from './transitions';
 
 /** Gitea signs the raw body: hex HMAC-SHA256 with the webhook secret (`X-Gitea-Signature`). */
 export function verifyGiteaSignature(
@@ -76,7 +78,7 @@ export async function handleGiteaPullRequest(db: Db, payload: GiteaPullRequest):
       outcome.skipped.push({ ...bug, reason: `cannot move from ${bug.status} to ${to}` });
       continue;
     }
-    const row = await changeStatus(db, bug.id, to, {
+    const row = await moveBug(db, bug.id, to, {
       actor: 'gitea',
       note: merged ? `PR #${pr.number} merged` : `PR #${pr.number} closed without merging`,
       set: merged
@@ -117,33 +119,18 @@ export async function handleDeployment(
   const deployedAt = payload.deployed_at
     ? new Date(payload.deployed_at).toISOString()
     : new Date().toISOString();
-  const at = new Date().toISOString();
-  const due = and(
-    eq(bugs.projectId, payload.project_id),
-    eq(bugs.status, 'MERGED'),
-    lte(bugs.mergedAt, deployedAt),
-  );
-  const note = `deployed${payload.commit ? ` at ${payload.commit.slice(0, 12)}` : ''}`;
-  const [, moved] = (await batch(db, [
-    db.insert(statusHistory).select(
-      db
-        .select({
-          id: sql<number>`NULL`.as('id'),
-          bugId: bugs.id,
-          fromStatus: sql<string>`'MERGED'`.as('from_status'),
-          toStatus: sql<string>`'DEPLOYED'`.as('to_status'),
-          actor: sql<string>`'deploy'`.as('actor'),
-          note: sql<string>`${note}`.as('note'),
-          at: sql<string>`${at}`.as('at'),
-        })
-        .from(bugs)
-        .where(due),
-    ),
-    db
-      .update(bugs)
-      .set({ status: 'DEPLOYED', deployedAt, statusChangedAt: at })
-      .where(due)
-      .returning({ id: bugs.id, status: bugs.status }),
-  ])) as [unknown, { id: number; status: string }[]];
-  return { message: `${moved.length} bug(s) deployed`, updated: moved, skipped: [] };
+  const moved = await moveBugs(db, {
+    from: ['MERGED'],
+    to: 'DEPLOYED',
+    where: and(eq(bugs.projectId, payload.project_id), lte(bugs.mergedAt, deployedAt)),
+    actor: 'deploy',
+    note: `deployed${payload.commit ? ` at ${payload.commit.slice(0, 12)}` : ''}`,
+    at: new Date().toISOString(),
+    set: { deployedAt },
+  });
+  return {
+    message: `${moved.length} bug(s) deployed`,
+    updated: moved.map((bug) => ({ id: bug.id, status: bug.status })),
+    skipped: [],
+  };
 }

@@ -85,7 +85,7 @@ describe('group commit', () => {
     );
     const refused = settled.filter((s) => s.status === 'rejected') as PromiseRejectedResult[];
     expect(refused).toHaveLength(5);
-    expect(refused[0]!.reason).toMatchObject({ status: 429, code: 'queue_full' });
+    expect(refused[0]!.reason).toMatchObject({ code: 'queue_full', retryAfterSeconds: 1 });
     expect(await occurrenceTotal(project)).toBe(10);
   });
 
@@ -101,7 +101,10 @@ describe('group commit', () => {
     const first = Array.from({ length: 4 }, (_, i) => sink.submit(normalised(project, i), big));
     const settled = await Promise.allSettled(first);
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
-    expect((settled[3] as PromiseRejectedResult).reason).toMatchObject({ status: 429, code: 'queue_full' });
+    expect((settled[3] as PromiseRejectedResult).reason).toMatchObject({
+      code: 'queue_full',
+      retryAfterSeconds: 1,
+    });
     // One report larger than the whole bound is still taken when nothing else is held.
     await expect(sink.submit(normalised(project, 10), 2_000_000)).resolves.toMatchObject({ outcome: 'new' });
     expect(await occurrenceTotal(project)).toBe(4);
@@ -118,7 +121,7 @@ describe('group commit', () => {
     await sink.drain();
     expect((await Promise.allSettled(pending)).every((s) => s.status === 'fulfilled')).toBe(true);
     expect(await occurrenceTotal(project)).toBe(40);
-    await expect(sink.submit(normalised(project, 1))).rejects.toMatchObject({ status: 503 });
+    await expect(sink.submit(normalised(project, 1))).rejects.toMatchObject({ code: 'shutting_down' });
   });
 });
 

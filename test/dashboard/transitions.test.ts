@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ACTION_RULES, PERSON_ACTIONS, STATUSES } from '../../dashboard/src/lib/status';
-import { STATUSES as SERVER_STATUSES, TRANSITIONS } from '../../functions/services/lifecycle';
+import { STATUSES as SERVER_STATUSES, TRANSITIONS } from '../../functions/lib/vocabulary';
 
 // The dashboard only offers actions the server accepts; this keeps the two tables in step.
 describe('dashboard actions against the server transition table', () => {

@@ -1,5 +1,5 @@
 import type { D1Migration } from '@cloudflare/vitest-pool-workers';
-import type { Bindings } from '../../functions/lib/env';
+import type { Bindings } from '../../functions/env';
 
 declare global {
   namespace Cloudflare {

@@ -1,9 +1,9 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { AppEnv } from '../lib/env';
-import { notFound } from '../lib/errors';
-import { BUG_SORTS, getBugDetail, listBugs } from '../services/bugs';
-import { normaliseLevel, SOURCES } from '../services/report';
-import { BugDetailSchema, BugIdParam, BugSchema, errorResponse, json, pageOf } from './schemas';
+import type { AppEnv } from '../../env';
+import { notFound } from '../../lib/errors';
+import { normaliseLevel, SOURCES } from '../../lib/vocabulary';
+import { BUG_SORTS, getBugDetail, listBugs } from '../../services/bugs';
+import { BugDetailSchema, BugIdParam, BugSchema, errorResponse, json, pageOf } from '../schemas';
 
 const statusList = z
   .string()
@@ -41,7 +41,7 @@ export const BugListQuerySchema = z.object({
 
 const list = createRoute({
   method: 'get',
-  path: '/api/v1/bugs',
+  path: '/bugs',
   tags: ['Bugs'],
   summary: 'List bugs with filters and pagination',
   request: { query: BugListQuerySchema },
@@ -53,7 +53,7 @@ const list = createRoute({
 
 const detail = createRoute({
   method: 'get',
-  path: '/api/v1/bugs/{id}',
+  path: '/bugs/{id}',
   tags: ['Bugs'],
   summary: 'Bug with its recent occurrences, repair reports and status history',
   request: { params: BugIdParam },

@@ -1,17 +1,11 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { AppEnv } from '../lib/env';
-import { ApiError, parseJsonBody } from '../lib/errors';
-import { listBugs, toApiBug, toApiRepairReport } from '../services/bugs';
-import {
-  addRepairReport,
-  changeStatus,
-  claimBugs,
-  parseStatus,
-  setPrInfo,
-  sweep,
-} from '../services/lifecycle';
-import { SOURCES } from '../services/report';
-import { BugIdParam, BugSchema, errorResponse, json, RepairReportSchema } from './schemas';
+import type { AppEnv } from '../../env';
+import { parseJsonBody, validationFailed } from '../../lib/errors';
+import { parseStatus, SOURCES } from '../../lib/vocabulary';
+import { listBugs, toApiBug, toApiRepairReport } from '../../services/bugs';
+import { addRepairReport, claimBugs, setPrInfo, sweep } from '../../services/lifecycle';
+import { moveBug } from '../../services/transitions';
+import { BugIdParam, BugSchema, errorResponse, json, RepairReportSchema } from '../schemas';
 
 const StatusBody = z
   .object({
@@ -25,7 +19,7 @@ const StatusBody = z
 
 const putStatus = createRoute({
   method: 'put',
-  path: '/api/v1/bugs/{id}/status',
+  path: '/bugs/{id}/status',
   tags: ['Lifecycle'],
   summary: 'Change a bug status (checked against the transition table, recorded in history)',
   request: {
@@ -50,7 +44,7 @@ const PrInfoBody = z
 
 const putPrInfo = createRoute({
   method: 'put',
-  path: '/api/v1/bugs/{id}/pr-info',
+  path: '/bugs/{id}/pr-info',
   tags: ['Lifecycle'],
   summary: 'Attach the pull request to a bug (JSON body or query parameters)',
   request: { params: BugIdParam, query: PrInfoBody },
@@ -77,7 +71,7 @@ const RepairReportBody = z
 
 const postRepairReport = createRoute({
   method: 'post',
-  path: '/api/v1/bugs/{id}/repair-reports',
+  path: '/bugs/{id}/repair-reports',
   tags: ['Agent'],
   summary: "The repair agent's report on one attempt",
   request: {
@@ -95,7 +89,7 @@ const PendingQuery = z.object({
 
 const pending = createRoute({
   method: 'get',
-  path: '/api/v1/tasks/pending',
+  path: '/tasks/pending',
   tags: ['Agent'],
   summary: 'NEW bugs waiting for the repair agent',
   request: { query: PendingQuery },
@@ -114,7 +108,7 @@ const ClaimBody = z
 
 const claim = createRoute({
   method: 'post',
-  path: '/api/v1/tasks/claim',
+  path: '/tasks/claim',
   tags: ['Agent'],
   summary: 'Atomically move NEW bugs to FIXING under a lease; two agents never get the same bug',
   request: { body: { content: { 'application/json': { schema: ClaimBody } }, required: true } },
@@ -123,7 +117,7 @@ const claim = createRoute({
 
 const adminSweep = createRoute({
   method: 'post',
-  path: '/api/v1/admin/sweep',
+  path: '/admin/sweep',
   tags: ['Admin'],
   summary: 'Run the cron sweep now: expired leases, retention, pending alerts',
   responses: {
@@ -153,12 +147,10 @@ export const lifecycleRoutes = new OpenAPIHono<AppEnv>()
     const body = c.req.valid('json');
     const status = parseStatus(body.status);
     if (!status) {
-      throw new ApiError(422, 'validation_failed', 'Unknown status', {
-        details: [{ path: 'status', message: `unknown status ${body.status}` }],
-      });
+      throw validationFailed([{ path: 'status', message: `unknown status ${body.status}` }]);
     }
     const { deps } = c.var;
-    const row = await changeStatus(deps.db, id, status, { actor: body.actor ?? 'user', note: body.note });
+    const row = await moveBug(deps.db, id, status, { actor: body.actor ?? 'user', note: body.note });
     // FAILED and PENDING_REVIEW queue an alert in the same batch; send it after the answer.
     if (status === 'FAILED' || status === 'PENDING_REVIEW') deps.alertsQueued();
     return c.json(toApiBug(row), 200);

@@ -1,13 +1,15 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { AppEnv } from '../lib/env';
-import { notFound } from '../lib/errors';
-import { sendTestAlert } from '../services/alerts';
-import { getProject, getProjectRow, listProjects, upsertProject } from '../services/projects';
-import { AlertSettingsSchema, errorResponse, json, ProjectIdParam, ProjectSchema } from './schemas';
+import type { Context } from 'hono';
+import type { AppEnv } from '../../env';
+import { notFound } from '../../lib/errors';
+import { sendTestAlert } from '../../services/alerts';
+import { getProject, getProjectRow, listProjects, upsertProject } from '../../services/projects';
+import { INGEST_KEY_PATTERN } from '../../services/sentry/auth';
+import { AlertSettingsSchema, errorResponse, json, ProjectIdParam, ProjectSchema } from '../schemas';
 
 const list = createRoute({
   method: 'get',
-  path: '/api/v1/projects',
+  path: '/projects',
   tags: ['Projects'],
   summary: 'List projects with bug counts',
   responses: {
@@ -18,7 +20,7 @@ const list = createRoute({
 
 const get = createRoute({
   method: 'get',
-  path: '/api/v1/projects/{id}',
+  path: '/projects/{id}',
   tags: ['Projects'],
   summary: 'Project detail',
   request: { params: ProjectIdParam },
@@ -36,7 +38,11 @@ export const ProjectUpdateSchema = z
     repo_url: optionalText(2048),
     local_path: optionalText(4096),
     description: optionalText(4000),
-    ingest_key: z.string().min(8).max(200).nullable().optional(),
+    ingest_key: z
+      .string()
+      .regex(INGEST_KEY_PATTERN, 'must be 8-200 letters, digits or underscores (it goes into the Sentry DSN)')
+      .nullable()
+      .optional(),
     rate_limit_per_minute: z.number().int().min(0).max(10_000_000).nullable().optional(),
     test_command: optionalText(1000),
     alert_settings: AlertSettingsSchema.nullable().optional(),
@@ -46,7 +52,7 @@ export const ProjectUpdateSchema = z
 
 const put = createRoute({
   method: 'put',
-  path: '/api/v1/projects/{id}',
+  path: '/projects/{id}',
   tags: ['Projects'],
   summary: 'Edit a project (created when it does not exist yet)',
   request: {
@@ -61,7 +67,7 @@ const put = createRoute({
 
 const testAlert = createRoute({
   method: 'post',
-  path: '/api/v1/projects/{id}/alerts/test',
+  path: '/projects/{id}/alerts/test',
   tags: ['Projects'],
   summary: "Send a test message to the project's Slack and webhook targets now",
   request: { params: ProjectIdParam },
@@ -78,20 +84,23 @@ const testAlert = createRoute({
   },
 });
 
+/** Where SDKs reach this server: PUBLIC_URL, else the origin this request came to. */
+const baseUrl = (c: Context<AppEnv>) => c.var.deps.config.PUBLIC_URL ?? new URL(c.req.url).origin;
+
 export const projectRoutes = new OpenAPIHono<AppEnv>()
   .openapi(list, async (c) => {
-    const items = await listProjects(c.var.deps.db);
+    const items = await listProjects(c.var.deps.db, baseUrl(c));
     return c.json({ items, total: items.length }, 200);
   })
   .openapi(get, async (c) => {
-    const project = await getProject(c.var.deps.db, c.req.valid('param').id);
+    const project = await getProject(c.var.deps.db, c.req.valid('param').id, baseUrl(c));
     if (!project) throw notFound('Project');
     return c.json(project, 200);
   })
   .openapi(put, async (c) => {
     const { id } = c.req.valid('param');
     const { deps } = c.var;
-    const project = await upsertProject(deps.db, id, c.req.valid('json'));
+    const project = await upsertProject(deps.db, id, c.req.valid('json'), baseUrl(c));
     deps.projectSettings.invalidate(id);
     deps.knownProjects.forget(id);
     return c.json(project!, 200);

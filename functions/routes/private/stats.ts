@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { AppEnv } from '../lib/env';
-import { SOURCES } from '../services/report';
-import { dashboardStats } from '../services/stats';
-import { json } from './schemas';
+import type { AppEnv } from '../../env';
+import { SOURCES } from '../../lib/vocabulary';
+import { dashboardStats } from '../../services/stats';
+import { json } from '../schemas';
 
 const counts = z.record(z.string(), z.number().int());
 
@@ -30,7 +30,7 @@ export const StatsSchema = z
 
 const stats = createRoute({
   method: 'get',
-  path: '/api/v1/dashboard/stats',
+  path: '/dashboard/stats',
   tags: ['Stats'],
   summary: 'Counts by status and source, per-project table, daily trend, fix rate and time to fix',
   request: {

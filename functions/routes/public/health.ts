@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import type { AppEnv } from '../lib/env';
-import { ApiError } from '../lib/errors';
-import { errorResponse, json } from './schemas';
+import type { AppEnv } from '../../env';
+import { AppError } from '../../lib/errors';
+import { errorResponse, json } from '../schemas';
 
 const health = createRoute({
   method: 'get',
@@ -19,7 +19,7 @@ export const healthRoutes = new OpenAPIHono<AppEnv>().openapi(health, async (c) 
   try {
     await c.var.deps.db.get(sql`SELECT 1`);
   } catch {
-    throw new ApiError(503, 'database_unreachable', 'The database did not answer');
+    throw new AppError('database_unreachable', 'The database did not answer');
   }
   return c.json({ status: 'ok' as const, database: 'ok' as const, time: new Date().toISOString() }, 200);
 });

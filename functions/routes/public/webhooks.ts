@@ -1,32 +1,28 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
-import type { AppEnv } from '../lib/env';
-import { ApiError, parseJsonBody } from '../lib/errors';
-import { safeEqual } from '../lib/secrets';
+import type { AppEnv } from '../../env';
+import { AppError, parseJsonBody } from '../../lib/errors';
+import { safeEqual } from '../../lib/secrets';
 import {
   deploymentSchema,
   giteaPullRequestSchema,
   handleDeployment,
   handleGiteaPullRequest,
   verifyGiteaSignature,
-} from '../services/webhooks';
-import { errorResponse, json } from './schemas';
+} from '../../services/webhooks';
+import { errorResponse, json } from '../schemas';
 
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
 
 const limit = bodyLimit({
   maxSize: MAX_WEBHOOK_BYTES,
   onError: () => {
-    throw new ApiError(413, 'payload_too_large', 'Webhook body exceeds 1 MiB', {}, { Connection: 'close' });
+    throw new AppError('payload_too_large', 'Webhook body exceeds 1 MiB');
   },
 });
 
 function notConfigured(name: string): never {
-  throw new ApiError(
-    503,
-    'not_configured',
-    `${name} is not set; this webhook refuses every call until it is`,
-  );
+  throw new AppError('not_configured', `${name} is not set; this webhook refuses every call until it is`);
 }
 
 const WebhookAnswer = z.object({
@@ -50,7 +46,7 @@ for (const path of ['/api/webhooks/gitea', '/api/v1/webhooks/gitea']) {
         secret,
       )
     ) {
-      throw new ApiError(401, 'invalid_signature', 'X-Gitea-Signature does not match the body');
+      throw new AppError('invalid_signature', 'X-Gitea-Signature does not match the body');
     }
     const event = c.req.header('X-Gitea-Event') ?? c.req.header('X-GitHub-Event') ?? 'pull_request';
     if (event !== 'pull_request')
@@ -81,7 +77,7 @@ for (const path of ['/api/webhooks/deployment', '/api/v1/webhooks/deployment']) 
     const secret = c.var.deps.config.DEPLOY_WEBHOOK_SECRET;
     if (!secret) notConfigured('DEPLOY_WEBHOOK_SECRET');
     if (!safeEqual(c.req.header('X-Secret'), secret)) {
-      throw new ApiError(401, 'invalid_signature', 'X-Secret does not match DEPLOY_WEBHOOK_SECRET');
+      throw new AppError('invalid_signature', 'X-Secret does not match DEPLOY_WEBHOOK_SECRET');
     }
     const payload = parseJsonBody(await c.req.text(), deploymentSchema);
     return c.json(await handleDeployment(c.var.deps.db, payload), 200);

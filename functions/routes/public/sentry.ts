@@ -1,0 +1,226 @@
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { AppEnv } from '../../env';
+import { AppError } from '../../lib/errors';
+import { nowIso } from '../../lib/time';
+import { codeToStatus } from '../../middleware/errors';
+import { ingestReport } from '../../services/ingest-pipeline';
+import type { NormalisedReport } from '../../services/report';
+import { checkSentryKey, keyFromDsn, requestKey } from '../../services/sentry/auth';
+import { decodeBody, parseContentEncoding, readRawBody } from '../../services/sentry/decode';
+import { parseEnvelope } from '../../services/sentry/envelope';
+import { normaliseSentryEvent, parseEventJson } from '../../services/sentry/event';
+import { SENTRY_LIMITS } from '../../services/sentry/limits';
+import { sentryProjectsFor } from '../../services/sentry/projects';
+import { errorResponse, json } from '../schemas';
+
+/** `/api/{N}/envelope/` as SDKs build it from a DSN; N is digits, so other /api paths fall through. */
+export const SENTRY_ENVELOPE_PATHS = ['/api/:sentryId{[0-9]+}/envelope/', '/api/:sentryId{[0-9]+}/envelope'];
+/** The legacy endpoint: one plain JSON event per request. */
+export const SENTRY_STORE_PATHS = ['/api/:sentryId{[0-9]+}/store/', '/api/:sentryId{[0-9]+}/store'];
+
+/**
+ * Relay's CORS (relay-server/src/middlewares/cors.rs), on every answer including errors and
+ * the preflight: SDKs send no credentials, so any origin is allowed with a wildcard.
+ */
+const CORS_HEADERS: Record<string, string> = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'POST',
+  'Access-Control-Allow-Headers':
+    'x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, ' +
+    'authentication, authorization, content-encoding, transfer-encoding',
+  'Access-Control-Expose-Headers': 'x-sentry-error, x-sentry-rate-limits, retry-after',
+  'Access-Control-Max-Age': '3600',
+};
+
+const KEY_HINT = 'sentry_key (the public key of the project DSN)';
+
+function assertKey(given: string | undefined, ingestKey: string | null | undefined): asserts given is string {
+  const check = checkSentryKey(given, ingestKey);
+  if (check === 'missing') {
+    throw new AppError(
+      'unauthorized',
+      'No Sentry key: send the DSN public key as sentry_key (query or X-Sentry-Auth)',
+    );
+  }
+  if (check === 'invalid') {
+    throw new AppError('invalid_ingest_key', `This project requires a valid ${KEY_HINT}`);
+  }
+}
+
+interface PendingEvent {
+  report: NormalisedReport;
+  eventId: string;
+  bytes: number;
+}
+
+function toEvent(payload: Uint8Array, projectId: string, eventId?: unknown): PendingEvent {
+  if (payload.byteLength > SENTRY_LIMITS.eventBytes) {
+    throw new AppError(
+      'payload_too_large',
+      `Event exceeds ${SENTRY_LIMITS.eventBytes} bytes (1 MiB); it was dropped`,
+    );
+  }
+  const { report, eventId: id } = normaliseSentryEvent(parseEventJson(payload), {
+    projectId,
+    receivedAt: nowIso(),
+    eventId: typeof eventId === 'string' ? eventId : null,
+  });
+  return { report, eventId: id, bytes: payload.byteLength };
+}
+
+async function ingest(c: Context<AppEnv>, kind: 'envelope' | 'store'): Promise<Response> {
+  const { deps } = c.var;
+  const raw = c.req.param('sentryId') ?? '';
+  const sentryId = Number(raw);
+  const projectId =
+    Number.isSafeInteger(sentryId) && sentryId > 0
+      ? await sentryProjectsFor(deps.db).projectId(deps.db, sentryId)
+      : undefined;
+  if (!projectId) {
+    throw new AppError('unauthorized', `No project has Sentry id ${raw}; copy the DSN from its settings`);
+  }
+  const settings = await deps.projectSettings.get(deps.db, projectId);
+  // A key sent with the request is checked before the body is read; an envelope's `dsn`
+  // header, the last resort (a store request has none), only once it is parsed.
+  let key = requestKey(c.req.url, c.req.raw.headers);
+  if (key || kind === 'store') assertKey(key, settings?.ingestKey);
+
+  const encodings = parseContentEncoding(c.req.header('Content-Encoding'));
+  const declared = Number(c.req.header('Content-Length'));
+  if (declared > SENTRY_LIMITS.bodyBytes) {
+    throw new AppError('payload_too_large', `Body exceeds ${SENTRY_LIMITS.bodyBytes} bytes (1 MiB)`);
+  }
+  const body = await decodeBody(await readRawBody(c.req.raw.body, SENTRY_LIMITS.bodyBytes), encodings);
+
+  const events: PendingEvent[] = [];
+  if (kind === 'store') {
+    events.push(toEvent(body, projectId));
+  } else {
+    const envelope = parseEnvelope(body);
+    if (!key) {
+      key = keyFromDsn(envelope.header.dsn);
+      assertKey(key, settings?.ingestKey);
+    }
+    for (const item of envelope.items) {
+      if (item.type !== 'event') continue; // transactions, sessions, attachments, ...: accepted, dropped
+      // The envelope header's event_id names its (one) event.
+      events.push(
+        toEvent(item.payload, projectId, events.length === 0 ? envelope.header.event_id : undefined),
+      );
+    }
+  }
+  // Every event is parsed before any is stored, so a bad one leaves none half-written.
+  for (const event of events) {
+    await ingestReport(deps, event.report, { key, keyHint: KEY_HINT, bytes: event.bytes });
+  }
+  return c.json(events.length ? { id: events[0]!.eventId } : {}, 200);
+}
+
+/** Header values are ISO-8859-1 without line breaks; a message may quote the body. */
+const headerSafe = (text: string) => text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+
+function errorAnswer(c: Context<AppEnv>, error: unknown): Response {
+  const request_id = c.get('requestId') ?? crypto.randomUUID();
+  let code: string;
+  let status: ContentfulStatusCode;
+  let message: string;
+  let retryAfter: number | undefined;
+  if (error instanceof AppError) {
+    ({ code, message } = error);
+    status = codeToStatus[error.code];
+    retryAfter = error.retryAfterSeconds;
+  } else {
+    // A 500 never echoes internals; the log line carries them, keyed by request id.
+    console.error(JSON.stringify({ level: 'error', request_id, path: c.req.path, error: String(error) }));
+    code = 'internal_error';
+    status = 500;
+    message = 'Internal server error';
+  }
+  const headers: Record<string, string> = {
+    'X-Request-Id': request_id,
+    'X-Sentry-Error': headerSafe(message),
+  };
+  if (retryAfter !== undefined) {
+    headers['Retry-After'] = String(retryAfter);
+    // Sentry SDKs stop sending for this long; only events count, everything else is dropped anyway.
+    if (code === 'rate_limited') headers['X-Sentry-Rate-Limits'] = `${retryAfter}::project`;
+  }
+  // The rest of an oversize body may be unread, so the connection cannot carry another request.
+  if (status === 413) headers.Connection = 'close';
+  return c.json({ error: { code, message, request_id } }, status, headers);
+}
+
+function withCors(c: Context<AppEnv>) {
+  for (const [name, value] of Object.entries(CORS_HEADERS)) c.header(name, value);
+}
+
+const handler = (kind: 'envelope' | 'store') => async (c: Context<AppEnv>) => {
+  withCors(c);
+  try {
+    return await ingest(c, kind);
+  } catch (error) {
+    return errorAnswer(c, error);
+  }
+};
+
+/**
+ * Sentry SDK ingestion (SPEC §8). Not behind the API token: the DSN key is the credential.
+ * Every answer, errors included, is built here so it carries Relay's CORS headers.
+ */
+export const sentryRoutes = new OpenAPIHono<AppEnv>();
+sentryRoutes.on('OPTIONS', [...SENTRY_ENVELOPE_PATHS, ...SENTRY_STORE_PATHS], (c) => {
+  withCors(c);
+  return c.body(null, 200);
+});
+sentryRoutes.on('POST', SENTRY_ENVELOPE_PATHS, handler('envelope'));
+sentryRoutes.on('POST', SENTRY_STORE_PATHS, handler('store'));
+
+const SentryId = z.object({
+  sentryId: z
+    .string()
+    .regex(/^[0-9]+$/)
+    .openapi({
+      param: { name: 'sentryId', in: 'path' },
+      example: '3',
+      description: 'The number ending the DSN',
+    }),
+});
+const SentryAnswer = z.object({ id: z.string().optional() }).openapi('SentryAnswer');
+const sentryErrors = {
+  400: errorResponse(
+    'Malformed envelope (invalid_envelope), corrupt compression (invalid_encoding), event not JSON',
+  ),
+  401: errorResponse('Unknown project number or no key (unauthorized), wrong key (invalid_ingest_key)'),
+  413: errorResponse('Body over 1 MiB, decompressed over 4 MiB or an event over 1 MiB (payload_too_large)'),
+  415: errorResponse('Content-Encoding other than gzip, deflate, br (unsupported_encoding)'),
+  429: errorResponse('Over the project rate (rate_limited); see Retry-After and X-Sentry-Rate-Limits'),
+};
+
+sentryRoutes.openAPIRegistry.registerPath({
+  method: 'post',
+  path: '/api/{sentryId}/envelope/',
+  tags: ['Ingestion'],
+  summary: 'Sentry SDK envelope (key as ?sentry_key=, X-Sentry-Auth or the envelope dsn)',
+  request: {
+    params: SentryId,
+    body: { content: { 'application/x-sentry-envelope': { schema: z.string() } }, required: true },
+  },
+  responses: {
+    200: json(SentryAnswer, 'Stored: the event id, or {} when the envelope held no event'),
+    ...sentryErrors,
+  },
+});
+
+sentryRoutes.openAPIRegistry.registerPath({
+  method: 'post',
+  path: '/api/{sentryId}/store/',
+  tags: ['Ingestion'],
+  summary: 'Legacy Sentry store endpoint: one JSON event',
+  request: {
+    params: SentryId,
+    body: { content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } }, required: true },
+  },
+  responses: { 200: json(SentryAnswer, 'Stored: the event id'), ...sentryErrors },
+});
