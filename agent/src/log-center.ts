@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The fields of a bug (SPEC §5) the agent reads; anything else the API sends is kept as is. */
+/** The fields of a bug (docs/api.md) the agent reads; anything else the API sends is kept as is. */
 export const BugSchema = z.looseObject({
   id: z.number().int(),
   project_id: z.string(),
@@ -76,7 +76,7 @@ export interface LogCenterClientOptions {
   fetch?: typeof fetch;
 }
 
-/** The agent's side of the task endpoints (SPEC §5). Every call carries the bearer token. */
+/** The agent's side of the task endpoints in docs/api.md. Every call carries the bearer token. */
 export class LogCenterClient {
   private readonly fetchImpl: typeof fetch;
 

@@ -182,7 +182,7 @@ export interface PullRequestStory {
 const MAX_FILES_LISTED = 30;
 const MAX_ANALYSIS_CHARS = 4_000;
 
-/** The description the seed sketches: the bugs, the analysis, the files, the test result, and a warning. */
+/** The PR description: the bugs, the analysis, the files, the test result, and a warning to review it. */
 export function describePullRequest(story: PullRequestStory): string {
   const lines = [
     '## Automated repair',

@@ -201,7 +201,7 @@ export function detectPod(pod: V1Pod, options: DetectOptions = {}): Finding[] {
   return findings;
 }
 
-/** The report's `error.message`, in the integration guide's format. */
+/** The report's `error.message`: the state and its detail, then the pod and container, so it reads alone. */
 export function findingMessage(finding: Finding): string {
   return `${finding.type}: ${finding.detail} (pod: ${finding.podName}, container: ${finding.containerName})`;
 }

@@ -3,7 +3,7 @@ import { describeError } from './log';
 
 export interface ProjectRef {
   projectId: string;
-  /** Set when the project requires `X-Log-Center-Key` on reports (SPEC §5). */
+  /** Set when the project requires `X-Log-Center-Key` on reports (docs/api.md#auth). */
   ingestKey?: string;
 }
 

@@ -1,7 +1,10 @@
 import { type Finding, findingMessage } from './detect';
 import type { ProjectMatch, ProjectRef, ProjectSource } from './mapping';
 
-/** The body of `POST /api/v1/logs/report` for a deployment error (SPEC §4, integration guide step 4). */
+/**
+ * The body of `POST /api/v1/logs/report` (docs/api.md) for a deployment error, with the context
+ * fields listed in monitor/README.md.
+ */
 export interface DeploymentReport {
   project_id: string;
   environment: string;

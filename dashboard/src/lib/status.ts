@@ -7,11 +7,11 @@ import {
   type Status,
 } from '../../../functions/lib/vocabulary';
 
-/** Bug states, sources and levels exactly as the API names them (SPEC §5), from the API's own list. */
+/** Bug states, sources and levels exactly as the API names them (docs/api.md), from the API's own list. */
 export { LEVELS, type Level, SOURCES, type Source, STATUSES };
 export type BugStatus = Status;
 
-/** The states the board counts for today, as the wireframe's summary row shows them. */
+/** The states the board counts for today: the repair path, without IGNORED (muted bugs are not news). */
 export const TODAY_STATUSES = ['NEW', 'FIXING', 'PENDING_REVIEW', 'MERGED', 'DEPLOYED', 'FAILED'] as const;
 
 export const isStatus = (value: unknown): value is BugStatus => STATUSES.includes(value as BugStatus);

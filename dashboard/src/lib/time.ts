@@ -25,7 +25,7 @@ export function relativeTime(iso: string, now: number, locale: string): string {
   return format.format(0, 'second');
 }
 
-/** Local date and time to the second, e.g. 2026-02-25 12:30:15, as the wireframe shows it. */
+/** Local date and time to the second, e.g. 2026-02-25 12:30:15: one incident's events are seconds apart. */
 export function formatDateTime(iso: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;

@@ -44,7 +44,7 @@ export function createStatsModel(api: Api, router: Router) {
       return { source, count, share: total ? count / total : 0 };
     });
   });
-  /** Busiest projects first, as the wireframe's project table reads. */
+  /** Busiest projects first: the ones that need attention lead the table. */
   const projects = computed(() => [...(data.value?.projects ?? [])].sort((a, b) => b.total - a.total));
 
   let latest = 0;
