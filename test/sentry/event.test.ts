@@ -406,3 +406,55 @@ describe('grouping', () => {
     expect(fp(nodeUncaughtEvent({ fingerprint: [] }))).toBe(md5(base));
   });
 });
+
+describe('crash frame and message grouping as sentry-python marks frames', () => {
+  const frame = (filename: string, fn: string, inApp?: boolean) => ({
+    filename,
+    function: fn,
+    lineno: 10,
+    ...(inApp !== undefined && { in_app: inApp }),
+  });
+  const pythonEvent = (frames: Record<string, unknown>[]) => ({
+    exception: { values: [{ type: 'JSONDecodeError', value: 'Expecting value', stacktrace: { frames } }] },
+    platform: 'python',
+  });
+
+  it('takes the newest frame marked in_app over newer unmarked standard-library frames', () => {
+    const { report } = normaliseSentryEvent(
+      pythonEvent([
+        frame('django/core/handlers/base.py', 'get_response', false),
+        frame('apps/orders/views.py', 'create_order', true),
+        frame('json/__init__.py', 'loads'),
+        frame('json/decoder.py', 'raw_decode'),
+      ]),
+      { projectId: 'p', receivedAt: '2026-11-29T00:00:00.000Z' },
+    );
+    expect(report.filePath).toBe('apps/orders/views.py');
+    expect(report.lineNumber).toBe(10);
+  });
+
+  it('falls back to the newest frame not marked false when none is marked in_app', () => {
+    const { report } = normaliseSentryEvent(
+      pythonEvent([frame('app/main.py', 'main'), frame('site-packages/lib.py', 'call', false)]),
+      { projectId: 'p', receivedAt: '2026-11-29T00:00:00.000Z' },
+    );
+    expect(report.filePath).toBe('app/main.py');
+  });
+
+  it('groups a logged message by its template, not by each formatting of it', () => {
+    const logged = (id: number) =>
+      normaliseSentryEvent(
+        {
+          logentry: { message: 'Invoice %s failed', params: [id], formatted: `Invoice ${id} failed` },
+          level: 'error',
+        },
+        { projectId: 'p', receivedAt: '2026-11-29T00:00:00.000Z' },
+      ).report;
+    expect(logged(1).fingerprint).toBe(logged(2).fingerprint);
+    expect(logged(1).message).toBe('Invoice 1 failed');
+    const plain = (text: string) =>
+      normaliseSentryEvent({ message: text }, { projectId: 'p', receivedAt: '2026-11-29T00:00:00.000Z' })
+        .report;
+    expect(plain('a').fingerprint).not.toBe(plain('b').fingerprint);
+  });
+});
