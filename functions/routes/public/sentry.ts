@@ -88,11 +88,17 @@ async function ingest(c: Context<AppEnv>, kind: 'envelope' | 'store'): Promise<R
   if (key || kind === 'store') assertKey(key, settings?.ingestKey);
 
   const encodings = parseContentEncoding(c.req.header('Content-Encoding'));
-  const declared = Number(c.req.header('Content-Length'));
+  const declared = Number(c.req.header('Content-Length') ?? -1);
   if (declared > SENTRY_LIMITS.bodyBytes) {
     throw new AppError('payload_too_large', `Body exceeds ${SENTRY_LIMITS.bodyBytes} bytes (1 MiB)`);
   }
-  const body = await decodeBody(await readRawBody(c.req.raw.body, SENTRY_LIMITS.bodyBytes), encodings);
+  // A declared length within the limit is read in one go (as the report API does); a chunked
+  // body (@sentry/node sends one) is read through a counter that stops at the limit.
+  const received =
+    declared >= 0
+      ? new Uint8Array(await c.req.arrayBuffer())
+      : await readRawBody(c.req.raw.body, SENTRY_LIMITS.bodyBytes);
+  const body = await decodeBody(received, encodings);
 
   const events: PendingEvent[] = [];
   if (kind === 'store') {

@@ -27,11 +27,16 @@ const NUL_REPLACEMENT = '\uFFFD';
 export function parseEventJson(bytes: Uint8Array): Json {
   let value: unknown;
   try {
-    value = JSON.parse(utf8.decode(bytes), (_key, inner) =>
-      typeof inner === 'string' && inner.includes('\u0000')
-        ? inner.replaceAll('\u0000', NUL_REPLACEMENT)
-        : inner,
-    );
+    const source = utf8.decode(bytes);
+    // JSON cannot carry a raw NUL inside a string, only the escape: without one, a reviver
+    // (which makes parsing several times slower) has nothing to do.
+    value = /\\u0000/i.test(source)
+      ? JSON.parse(source, (_key, inner) =>
+          typeof inner === 'string' && inner.includes('\u0000')
+            ? inner.replaceAll('\u0000', NUL_REPLACEMENT)
+            : inner,
+        )
+      : JSON.parse(source);
   } catch (error) {
     throw new AppError('invalid_json', `Event is not JSON: ${(error as Error).message}`);
   }
@@ -126,10 +131,15 @@ export function frameFile(frame: Json): string | undefined {
 
 /** Frames run oldest → newest: the newest one in the app (`in_app` not false), else the newest. */
 export function crashFrame(frames: Json[]): Json | undefined {
-  for (let i = frames.length - 1; i >= 0; i--) {
-    if (frames[i]!.in_app !== false) return frames[i];
-  }
-  return frames.at(-1);
+  // Frames run oldest → newest. An SDK that marks its app's frames (sentry-python, the JS
+  // SDKs) is taken at its word: the newest frame marked in_app. sentry-python leaves the
+  // standard library unmarked, so "not false" alone would put every json.loads failure in
+  // json/decoder.py and group them all as one bug.
+  const newest = (keep: (frame: Json) => boolean) => {
+    for (let i = frames.length - 1; i >= 0; i--) if (keep(frames[i]!)) return frames[i];
+    return undefined;
+  };
+  return newest((f) => f.in_app === true) ?? newest((f) => f.in_app !== false) ?? frames.at(-1);
 }
 
 const framesOf = (holder: Json | undefined): Json[] =>
@@ -189,6 +199,14 @@ function eventMessage(event: Json, main: Json | undefined): string {
     text(main?.value) ??
     ''
   );
+}
+
+/** `logentry.message` when the SDK sent parameters for it: the text before formatting. */
+function messageTemplate(event: Json): string | undefined {
+  const logentry = isObject(event.logentry) ? event.logentry : undefined;
+  const params = logentry?.params;
+  const hasParams = Array.isArray(params) ? params.length > 0 : isObject(params);
+  return hasParams ? text(logentry?.message) : undefined;
 }
 
 const BREADCRUMBS_KEPT = 20;
@@ -289,7 +307,8 @@ export function normaliseSentryEvent(event: Json, options: SentryEventOptions): 
 
   // Default grouping leaves the line number out, so a deploy that shifts lines keeps the bug.
   let defaults: string[];
-  if (isMessage) defaults = ['Message', message];
+  // A logged message groups by its template (`Invoice %s failed`), not by each formatting of it.
+  if (isMessage) defaults = ['Message', messageTemplate(event) ?? message];
   else if (frame) {
     const fn = text(frame.function) ?? (lineNumber !== null ? String(lineNumber) : '');
     defaults = [errorType, filePath ?? '', fn];
