@@ -14,6 +14,7 @@ import { configSchema } from '../functions/lib/config';
 import { openFileWriter } from '../functions/lib/db-file';
 import { migrateLibsql, openLibsql } from '../functions/lib/db-libsql';
 import { runtimeReport } from '../test/helpers/payloads';
+import { sentryPythonEnvelope } from './sentry-envelope';
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 10);
 /** Load before each measured run, not counted: module loading and JIT warm-up are not steady state. */
@@ -125,6 +126,19 @@ const startLogCenter = (dataDir: string) =>
   );
 
 type BodyKind = 'rotating' | 'unique' | 'hot' | 'large';
+/** Sentry envelopes: gzip bodies written to `dir` as env-<i>.bin, sent in turn to `path`. */
+interface EnvelopeLoad {
+  path: string;
+  dir: string;
+  count: number;
+  key: string;
+}
+type LoadKind = BodyKind | { get: string[] } | { envelope: EnvelopeLoad };
+const ENVELOPE_HEADERS = (key: string) => ({
+  'Content-Type': 'application/x-sentry-envelope',
+  'Content-Encoding': 'gzip',
+  'X-Sentry-Auth': `Sentry sentry_key=${key}, sentry_version=7, sentry_client=sentry.python.django/2.19.2`,
+});
 const baseBody = runtimeReport('bench_project');
 /** About 200 KiB, near the 256 KiB limit: a long message and 190 long stack lines. */
 const largeBody = {
@@ -147,7 +161,27 @@ const fingerprintLua = (kind: BodyKind) =>
       : 'fp = tostring(n % 1000)';
 
 /** A Lua script for wrk: POST bodies as the scenario asks, or GETs of the given paths. */
-function wrkScript(kind: BodyKind | { get: string[] }): string {
+function wrkScript(kind: LoadKind): string {
+  if (typeof kind === 'object' && 'envelope' in kind) {
+    const { path, dir, count, key } = kind.envelope;
+    const headers = Object.entries(ENVELOPE_HEADERS(key))
+      .map(([name, value]) => `[${JSON.stringify(name)}] = ${JSON.stringify(value)}`)
+      .join(', ');
+    return `
+local bodies = {}
+function init(args)
+  for i = 0, ${count - 1} do
+    local f = io.open(${JSON.stringify(dir)} .. "/env-" .. i .. ".bin", "rb")
+    bodies[i] = f:read("*a")
+    f:close()
+  end
+end
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("POST", ${JSON.stringify(path)}, { ${headers} }, bodies[n % ${count}])
+end`;
+  }
   if (typeof kind === 'object') {
     return `
 local paths = { ${kind.get.map((p) => JSON.stringify(p)).join(', ')} }
@@ -196,11 +230,7 @@ function parseWrk(out: string): LoadResult {
 const runId = () => Math.random().toString(36).slice(2, 10);
 
 /** A warm-up run, then the measured one. */
-async function load(
-  url: string,
-  kind: BodyKind | { get: string[] },
-  connections = CONNECTIONS,
-): Promise<LoadResult> {
+async function load(url: string, kind: LoadKind, connections = CONNECTIONS): Promise<LoadResult> {
   if (WARMUP_S > 0) await loadFor(WARMUP_S, url, kind, connections);
   return loadFor(DURATION_S, url, kind, connections);
 }
@@ -208,7 +238,7 @@ async function load(
 async function loadFor(
   seconds: number,
   url: string,
-  kind: BodyKind | { get: string[] },
+  kind: LoadKind,
   connections: number,
 ): Promise<LoadResult> {
   if (hasWrk) {
@@ -238,7 +268,7 @@ async function loadFor(
 
 async function autocannonLoad(
   url: string,
-  kind: BodyKind | { get: string[] },
+  kind: LoadKind,
   limit: { duration?: number; amount?: number },
   connections = CONNECTIONS,
 ): Promise<LoadResult & { ok: number }> {
@@ -249,22 +279,32 @@ async function autocannonLoad(
     connections,
     ...limit,
     requests: [
-      typeof kind === 'object'
+      typeof kind === 'object' && 'envelope' in kind
         ? {
-            method: 'GET',
-            headers: { authorization: `Bearer ${TOKEN}` },
-            setupRequest: (req) => ({ ...req, path: kind.get[n++ % kind.get.length] }),
-          }
-        : {
             method: 'POST',
-            path: '/api/v1/logs/report',
-            headers: { 'content-type': 'application/json' },
-            setupRequest: (req) => {
-              n++;
-              const fp = kind === 'unique' ? `${run}-${n}` : kind === 'hot' ? 'hot' : String(n % 1000);
-              return { ...req, body: JSON.stringify({ ...bodyOf(kind), fingerprint: [fp] }) };
+            path: kind.envelope.path,
+            headers: ENVELOPE_HEADERS(kind.envelope.key),
+            setupRequest: (req) => ({
+              ...req,
+              body: envelopeBodies(kind.envelope)[n++ % kind.envelope.count],
+            }),
+          }
+        : typeof kind === 'object'
+          ? {
+              method: 'GET',
+              headers: { authorization: `Bearer ${TOKEN}` },
+              setupRequest: (req) => ({ ...req, path: kind.get[n++ % kind.get.length] }),
+            }
+          : {
+              method: 'POST',
+              path: '/api/v1/logs/report',
+              headers: { 'content-type': 'application/json' },
+              setupRequest: (req) => {
+                n++;
+                const fp = kind === 'unique' ? `${run}-${n}` : kind === 'hot' ? 'hot' : String(n % 1000);
+                return { ...req, body: JSON.stringify({ ...bodyOf(kind), fingerprint: [fp] }) };
+              },
             },
-          },
     ],
   });
   return {
@@ -298,6 +338,62 @@ async function ingestScenario(name: string, kind: BodyKind) {
   const result = await load(server.url, kind);
   await server.stop();
   return { ...result, rssMb: server.peakRss() };
+}
+
+const bodiesByDir = new Map<string, Buffer[]>();
+function envelopeBodies(load: EnvelopeLoad): Buffer[] {
+  let bodies = bodiesByDir.get(load.dir);
+  if (!bodies) {
+    bodies = Array.from({ length: load.count }, (_, i) => readFileSync(join(load.dir, `env-${i}.bin`)));
+    bodiesByDir.set(load.dir, bodies);
+  }
+  return bodies;
+}
+
+/** Creates the project through the API and writes 1000 rotating gzip envelopes for its DSN. */
+async function prepareEnvelopes(server: Server, name: string): Promise<EnvelopeLoad> {
+  const headers = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };
+  await fetch(`${server.url}/api/v1/projects/bench_project`, { method: 'PUT', headers, body: '{}' });
+  const project = (await (
+    await fetch(`${server.url}/api/v1/projects/bench_project`, { headers })
+  ).json()) as {
+    sentry_id: number;
+    sentry_dsn: string;
+  };
+  const dir = join(work, `${name}-envelopes`);
+  mkdirSync(dir, { recursive: true });
+  const count = 1000;
+  for (let i = 0; i < count; i++)
+    writeFileSync(join(dir, `env-${i}.bin`), sentryPythonEnvelope(i, project.sentry_dsn));
+  return { path: `/api/${project.sentry_id}/envelope/`, dir, count, key: 'public' };
+}
+
+async function envelopeScenario() {
+  const name = 'sentry-envelopes';
+  step(`${name}: starting Log Center on a temporary database`);
+  const server = await startLogCenter(join(work, name));
+  const envelopes = await prepareEnvelopes(server, name);
+  const size = readFileSync(join(envelopes.dir, 'env-0.bin')).length;
+  step(
+    `${name}: gzip envelopes (${size} bytes on the wire, ~13 KiB of JSON), 1000 rotating errors, ${WARMUP_S}s warm-up, then ${DURATION_S}s at ${CONNECTIONS} connections`,
+  );
+  const result = await load(server.url, { envelope: envelopes });
+  await server.stop();
+  return { ...result, rssMb: server.peakRss() };
+}
+
+async function envelopeCountCheck() {
+  const dataDir = join(work, 'envelope-count-check');
+  step(`envelope stored-count check: ${COUNT_CHECK_REQUESTS} envelopes, every answer counted (autocannon)`);
+  const server = await startLogCenter(dataDir);
+  const envelopes = await prepareEnvelopes(server, 'envelope-count-check');
+  const result = await autocannonLoad(server.url, { envelope: envelopes }, { amount: COUNT_CHECK_REQUESTS });
+  await server.stop();
+  return {
+    answered2xx: result.ok,
+    stored: await storedOccurrences(dataDir, 'bench_project'),
+    non2xx: result.non2xx,
+  };
 }
 
 async function countCheck() {
@@ -401,7 +497,9 @@ async function main() {
   const unique = await ingestScenario('ingest-unique', 'unique');
   const hot = await ingestScenario('ingest-hot', 'hot');
   const large = await ingestScenario('ingest-large', 'large');
+  const envelopes = await envelopeScenario();
   const count = await countCheck();
+  const envelopeCount = await envelopeCountCheck();
   const list = await listScenario();
 
   const rows = [
@@ -411,6 +509,7 @@ async function main() {
     ['ingest, all unique (insert-heavy)', unique],
     ['ingest, one hot fingerprint (update-heavy)', hot],
     ['ingest, ~200 KiB reports, 1000 fingerprints (429 when the queue holds 16 MiB)', large],
+    ['Sentry envelopes, gzip, 1000 rotating errors', envelopes],
     [`GET /api/v1/bugs, ${LIST_BUGS.toLocaleString()} bugs (${LIST_CONNECTIONS} conn.)`, list],
   ] as const;
   console.log('\n| scenario | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MB |');
@@ -427,12 +526,20 @@ async function main() {
   console.log(
     `stored-count check: ${count.answered2xx} answered 2xx, ${count.stored} stored, ${count.non2xx} non-2xx`,
   );
+  const envelopeRatio = envelopes.rps / rotating.rps;
+  console.log(`Sentry envelopes / native reports: ${envelopeRatio.toFixed(2)}× (target ≥ 0.8×)`);
+  console.log(
+    `envelope stored-count check: ${envelopeCount.answered2xx} answered 2xx, ${envelopeCount.stored} stored, ${envelopeCount.non2xx} non-2xx`,
+  );
   const checks = {
     ratio_at_least_0_8: ratio >= 0.8,
     p99_under_50ms: rotating.p99 < 50,
     zero_non_2xx: rotating.non2xx === 0 && rotating.errors === 0,
     rss_under_150mb: rotating.rssMb < 150,
     stored_equals_2xx: count.answered2xx === count.stored,
+    envelopes_at_least_0_8_of_reports: envelopeRatio >= 0.8,
+    envelopes_zero_non_2xx: envelopes.non2xx === 0 && envelopes.errors === 0 && envelopeCount.non2xx === 0,
+    envelopes_stored_equals_2xx: envelopeCount.answered2xx === envelopeCount.stored,
   };
   console.log(
     'targets:',
@@ -450,6 +557,8 @@ async function main() {
     ratio,
     ratio_to_app_without_storage: storageShare,
     count_check: count,
+    envelope_ratio_to_reports: envelopeRatio,
+    envelope_count_check: envelopeCount,
     targets: checks,
   };
   writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
