@@ -131,11 +131,11 @@ describe('captureException', () => {
     const project = uniqueProject('svc');
     await lc.api(`/api/v1/projects/${project}`, {
       method: 'PUT',
-      body: JSON.stringify({ ingest_key: 'svc-ingest-key' }),
+      body: JSON.stringify({ ingest_key: 'svc_ingest_key' }),
     });
     const refused = testReporter({ projectId: project });
     expect(await refused.captureException(driverError())).toBeUndefined();
-    const accepted = testReporter({ projectId: project, ingestKey: 'svc-ingest-key' });
+    const accepted = testReporter({ projectId: project, ingestKey: 'svc_ingest_key' });
     expect(await accepted.captureException(driverError())).toMatchObject({ message: 'Log reported' });
     accepted.close();
   });

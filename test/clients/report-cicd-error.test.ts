@@ -233,7 +233,7 @@ describe('report-cicd-error.sh against a running Log Center', () => {
     const project = uniqueProject('ci');
     const put = await lc.api(`/api/v1/projects/${project}`, {
       method: 'PUT',
-      body: JSON.stringify({ ingest_key: 'ci-ingest-key-123' }),
+      body: JSON.stringify({ ingest_key: 'ci_ingest_key_123' }),
     });
     expect(put.status).toBe(200);
 
@@ -243,7 +243,7 @@ describe('report-cicd-error.sh against a running Log Center', () => {
 
     const withKey = await run([project, 'Deploy', 'failed'], {
       LOG_CENTER_URL: lc.url,
-      LOG_CENTER_KEY: 'ci-ingest-key-123',
+      LOG_CENTER_KEY: 'ci_ingest_key_123',
     });
     expect(withKey.stdout).toContain('Log reported');
     expect(await bugsOf(lc, project)).toHaveLength(1);

@@ -375,7 +375,7 @@ describe('project mapping', () => {
 
   it('sends the project’s ingest key, and does not retry a report Log Center rejects', async () => {
     const project = uniqueProject('keyed');
-    await registerProject(lc, project, { ingest_key: 'ingest-key-one-123' });
+    await registerProject(lc, project, { ingest_key: 'ingest_key_one_123' });
     const ns = namespace();
     const { kube, monitor, logs } = await monitorFor({ env: { MONITOR_NAMESPACE: ns } });
     const p = crashLooping(ns, dashed(project), 1);
@@ -383,7 +383,7 @@ describe('project mapping', () => {
     expect(await monitor.scan()).toMatchObject({ reported: 1, rejected: 0 });
 
     // the key changes while the monitor still holds the old one (its mapping is fresh for 5 minutes)
-    await registerProject(lc, project, { ingest_key: 'ingest-key-two-456' });
+    await registerProject(lc, project, { ingest_key: 'ingest_key_two_456' });
     (p.json.status as { containerStatuses: { restartCount: number }[] }).containerStatuses[0]!.restartCount =
       2;
     expect(await monitor.scan()).toMatchObject({ reported: 0, rejected: 1 });
