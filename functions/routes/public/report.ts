@@ -1,5 +1,6 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
+import { readLimited } from '../../lib/body';
 import { AppError, validationFailed } from '../../lib/errors';
 import { nowIso } from '../../lib/time';
 import { reportPreflight } from '../../middleware/cors';
@@ -15,25 +16,6 @@ export const reportRoutes = new OpenAPIHono<AppEnv>();
 reportRoutes.on('OPTIONS', REPORT_PATH, reportPreflight);
 
 const tooLarge = () => new AppError('payload_too_large', `Body exceeds ${LIMITS.bodyBytes} bytes (256 KiB)`);
-
-/** Reads a body of unknown length (chunked) without ever holding more than the limit. */
-async function readLimited(request: Request, maxBytes: number): Promise<string> {
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
-}
 
 /**
  * The hot path is a plain handler, no middleware: wrapping the body stream (body-limit)
@@ -54,7 +36,10 @@ reportRoutes.post(REPORT_PATH, async (c) => {
   if (declared !== undefined && Number(declared) > LIMITS.bodyBytes) throw tooLarge();
   // sendBeacon callers cannot always set a content type, so the body is read as text
   // whatever the header says and parsed as JSON.
-  const text = declared !== undefined ? await c.req.text() : await readLimited(c.req.raw, LIMITS.bodyBytes);
+  const text =
+    declared !== undefined
+      ? await c.req.text()
+      : new TextDecoder().decode(await readLimited(c.req.raw.body, LIMITS.bodyBytes, tooLarge));
   if (!text.trim()) throw new AppError('invalid_json', 'Body is empty; send the report as a JSON object');
   const parsed = parseJsonLenient(text);
   if (!parsed.ok) throw new AppError('invalid_json', `Body is not valid JSON: ${parsed.reason}`);

@@ -8,6 +8,7 @@ import {
   inflateSync,
   inflate as inflateZlib,
 } from 'node:zlib';
+import { readLimited } from '../../lib/body';
 import { AppError } from '../../lib/errors';
 import { SENTRY_LIMITS } from './limits';
 
@@ -46,37 +47,12 @@ export function parseContentEncoding(header: string | null | undefined): Content
 const tooLarge = (what: string, maxBytes: number) =>
   new AppError('payload_too_large', `${what} exceeds ${maxBytes} bytes (${maxBytes / 1024 / 1024} MiB)`);
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
-}
-
 /** Reads a body (chunked or not) without ever holding more than `maxBytes` of it. */
-export async function readRawBody(
+export function readRawBody(
   body: ReadableStream<Uint8Array> | null,
   maxBytes: number = SENTRY_LIMITS.bodyBytes,
 ): Promise<Uint8Array> {
-  if (!body) return new Uint8Array(0);
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge('Body', maxBytes);
-    }
-    chunks.push(value);
-  }
-  return concat(chunks, total);
+  return readLimited(body, maxBytes, () => tooLarge('Body', maxBytes));
 }
 
 const corrupt = (encoding: ContentEncoding) =>
