@@ -1,26 +1,31 @@
 import { useSignal } from '@preact/signals';
+import { useRef } from 'preact/hooks';
 import { useT } from '../state/store';
 
 /** A copy-paste command. The text is rendered as text, whatever it contains. */
-export function Snippet({ text }: { text: string }) {
+export function Snippet({ text, testId }: { text: string; testId?: string }) {
   const t = useT();
-  const copied = useSignal(false);
+  const state = useSignal<'copy' | 'copied' | 'selected'>('copy');
+  const code = useRef<HTMLElement>(null);
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(text);
-      copied.value = true;
-      setTimeout(() => (copied.value = false), 1500);
+      state.value = 'copied';
     } catch {
-      // Clipboard access can be refused (plain http, permissions); the text stays selectable.
+      // No clipboard (plain http is not a secure context) or access refused: select the text,
+      // so Ctrl+C copies it.
+      if (code.current) getSelection()?.selectAllChildren(code.current);
+      state.value = 'selected';
     }
+    setTimeout(() => (state.value = 'copy'), 2000);
   };
   return (
-    <div class="snippet">
+    <div class="snippet" data-testid={testId}>
       <pre>
-        <code>{text}</code>
+        <code ref={code}>{text}</code>
       </pre>
       <button type="button" class="button small" onClick={copy}>
-        {copied.value ? t.common.copied : t.common.copy}
+        {t.common[state.value]}
       </button>
     </div>
   );

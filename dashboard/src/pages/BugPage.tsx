@@ -5,6 +5,7 @@ import { DiffView } from '../components/DiffView';
 import { Empty, ErrorNotice, errorText, Loading } from '../components/Feedback';
 import { Link } from '../components/Link';
 import { DateTime, RelativeTime } from '../components/Time';
+import { sentryDetails } from '../lib/sentry';
 import { formatDuration } from '../lib/time';
 import { safeHref } from '../lib/url';
 import { boardHref, DEFAULT_FILTERS } from '../state/board';
@@ -183,6 +184,53 @@ function PodDetails({ context }: { context: Record<string, unknown> }) {
           ],
         ]}
       />
+    </Panel>
+  );
+}
+
+/** What a Sentry SDK sent beyond the error. Every value is the reporting app's text, shown as text. */
+function SentryDetails({ bug }: { bug: BugDetail }) {
+  const t = useT();
+  const s = t.bug.sentry;
+  const details = sentryDetails(bug.context);
+  if (!details) return null;
+  return (
+    <Panel id="sentry" title={`🛰 ${s.title}`}>
+      <Facts
+        rows={[
+          [t.projects.sentry.sdk, details.sdk],
+          [s.platform, details.platform],
+          [s.release, bug.version],
+          [s.user, details.user],
+          [s.request, details.request && <span class="break">{details.request}</span>],
+        ]}
+      />
+      {details.breadcrumbs.length > 0 && (
+        <>
+          <p class="label">{s.breadcrumbs(details.breadcrumbs.length)}</p>
+          <table class="crumbs">
+            <thead>
+              <tr>
+                <th scope="col">{s.time}</th>
+                <th scope="col">{s.category}</th>
+                <th scope="col">{t.board.columns.level}</th>
+                <th scope="col">{s.message}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {details.breadcrumbs.map((crumb, i) => (
+                // Breadcrumbs have no id; their order never changes for one bug.
+                <tr key={i}>
+                  <td class="mono nowrap">{crumb.time}</td>
+                  <td>{crumb.category}</td>
+                  <td>{crumb.level}</td>
+                  <td class="mono break">{crumb.message}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
     </Panel>
   );
 }
@@ -439,7 +487,7 @@ function Occurrences({ bug }: { bug: BugDetail }) {
 function History({ bug }: { bug: BugDetail }) {
   const t = useT();
   const h = t.bug.history;
-  // Newest first, as the wireframe's log reads.
+  // Newest first: the latest change is what a reader opens the history for.
   const entries = [...bug.history].reverse();
   return (
     <Panel id="history" title={`📝 ${h.title}`}>
@@ -489,6 +537,7 @@ export function BugPage() {
           <Actions />
         </div>
         <ErrorDetails bug={bug} />
+        {bug.source === 'runtime' && <SentryDetails bug={bug} />}
         {bug.source === 'cicd' && <CiDetails context={bug.context} />}
         {bug.source === 'deployment' && <PodDetails context={bug.context} />}
         <Report report={model.report.value} earlier={Math.max(0, bug.repair_reports.length - 1)} />

@@ -2,6 +2,7 @@ import type { JSX } from 'preact';
 import { ApiError } from '../api/client';
 import { ErrorNotice, errorText, Loading } from '../components/Feedback';
 import { Link } from '../components/Link';
+import { SentrySetup } from '../components/SentrySetup';
 import { Snippet } from '../components/Snippet';
 import { LEVELS, type Level } from '../lib/status';
 import { ALERT_EVENTS, generateIngestKey, type ProjectDraft } from '../state/projects';
@@ -177,6 +178,7 @@ export function ProjectEditPage() {
             )}
           </div>
         </form>
+        <SentrySetup project={editor.project.value} />
         <section class="panel" aria-labelledby="register">
           <h2 id="register" class="section-title">
             {p.snippetTitle}

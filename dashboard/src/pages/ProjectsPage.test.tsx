@@ -88,10 +88,15 @@ describe('projects', () => {
         min_level: 'ERROR',
       },
     });
-    expect((put.body as { ingest_key: string }).ingest_key).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    // A generated key fits a Sentry DSN, as the server requires of every new key.
+    const key = (put.body as { ingest_key: string }).ingest_key;
+    expect(key).toMatch(/^\w{8,200}$/);
     expect(screen.getByRole('status').textContent).toBe('已保存');
-    // The registration command now carries the key, so the project's reports pass.
-    expect(document.querySelector('.snippet pre')!.textContent).toContain('X-Log-Center-Key: ');
+    // The registration command and the DSN now carry the key, so the project's reports pass.
+    expect(document.querySelector('#register ~ .snippet pre')!.textContent).toContain(
+      `X-Log-Center-Key: ${key}`,
+    );
+    expect(screen.getByTestId('sentry-dsn').textContent).toContain(`http://${key}@127.0.0.1:8002/1`);
   });
 
   it('checks the form before sending it', async () => {
@@ -103,5 +108,10 @@ describe('projects', () => {
     expect(server.calls.some((c) => c.method === 'PUT')).toBe(false);
     expect(screen.getByText('上报密钥至少 8 个字符。')).toBeTruthy();
     expect(screen.getByText('请输入 http:// 或 https:// 开头的地址。')).toBeTruthy();
+
+    fireEvent.input(field('上报密钥(X-Log-Center-Key)'), { target: { value: 'with-a-dash' } });
+    await settle();
+    expect(screen.getByText(/上报密钥只能包含字母、数字和下划线/)).toBeTruthy();
+    expect(server.calls.some((c) => c.method === 'PUT')).toBe(false);
   });
 });

@@ -10,8 +10,8 @@ import { apiOrigin } from './BoardPage';
 export const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /**
- * The integration guide's registration report: it creates the project (and copies its
- * repository URL) without a real error, and is stored muted so the repair agent skips it.
+ * The registration report (docs/clients.md#register-the-project): it creates the project (and
+ * copies its repository URL) without a real error, and is stored muted so the repair agent skips it.
  */
 export function registrationCommand(
   origin: string,

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { INGEST_KEY_PATTERN } from '../../../functions/services/sentry/auth';
 import { createFakeServer, makeProject } from '../testing/fake-api';
 import { settle, startStore } from '../testing/setup';
-import { draftOf, draftProblems, updateOf } from './projects';
+import { draftOf, draftProblems, generateIngestKey, INGEST_KEY, updateOf } from './projects';
 import type { Store } from './store';
 
 let store: Store;
@@ -27,6 +28,20 @@ describe('project drafts', () => {
       'alert_settings.slack_webhook_url': 'url',
     });
   });
+
+  it('takes only ingest keys that fit a Sentry DSN, as the server does', () => {
+    const problem = (ingest_key: string) => draftProblems({ ...draftOf(null), ingest_key }).ingest_key;
+    expect(INGEST_KEY.source).toBe(INGEST_KEY_PATTERN.source);
+    expect(problem('')).toBeUndefined();
+    expect(problem('abc_DEF_123')).toBeUndefined();
+    expect(problem('k'.repeat(200))).toBeUndefined();
+    expect(problem('abc1234')).toBe('ingest_key_short');
+    expect(problem('k'.repeat(201))).toBe('ingest_key_format');
+    expect(problem('has-a-dash')).toBe('ingest_key_format');
+    expect(problem('has.a.dot')).toBe('ingest_key_format');
+    expect(problem('with space inside')).toBe('ingest_key_format');
+    for (let i = 0; i < 20; i++) expect(problem(generateIngestKey())).toBeUndefined();
+  });
 });
 
 describe('project editor', () => {
@@ -41,7 +56,7 @@ describe('project editor', () => {
     store.api.saveProject = (id, body) => original(id, { ...body, ingest_key: 'tiny' });
     await store.editor.save();
     expect(store.editor.problems.value.server).toEqual({
-      ingest_key: 'Too small: expected string to have >=8 characters',
+      ingest_key: 'must be 8-200 letters, digits or underscores (it goes into the Sentry DSN)',
     });
     expect(store.editor.saved.value).toBe(false);
   });

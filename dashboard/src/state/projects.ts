@@ -52,7 +52,8 @@ export interface ProjectDraft {
   min_level: Level | '';
 }
 
-// SPEC §6: alerts go out on new bugs, regressions and failures unless a project says otherwise.
+// Alerts go out on new bugs, regressions and failures unless a project says otherwise, as the
+// server does (docs/lifecycle-and-alerts.md#alerts).
 const DEFAULT_EVENTS: Record<AlertEvent, boolean> = {
   new_bug: true,
   regression: true,
@@ -77,13 +78,20 @@ export function draftOf(project: Project | null): ProjectDraft {
   };
 }
 
-export type DraftProblem = 'ingest_key_short' | 'rate_limit' | 'url';
+/**
+ * The server's rule for new ingest keys (functions/services/sentry/auth.ts): the key becomes
+ * the public key of the project's Sentry DSN, and SDKs parse that part as `\w+`.
+ */
+export const INGEST_KEY = /^\w{8,200}$/;
+
+export type DraftProblem = 'ingest_key_short' | 'ingest_key_format' | 'rate_limit' | 'url';
 
 /** Checks the form can be sent; the server checks again and its answer is shown too. */
 export function draftProblems(draft: ProjectDraft): Partial<Record<string, DraftProblem>> {
   const problems: Partial<Record<string, DraftProblem>> = {};
   const key = draft.ingest_key.trim();
   if (key && key.length < 8) problems.ingest_key = 'ingest_key_short';
+  else if (key && !INGEST_KEY.test(key)) problems.ingest_key = 'ingest_key_format';
   const rate = draft.rate_limit_per_minute.trim();
   if (rate && !/^\d+$/.test(rate)) problems.rate_limit_per_minute = 'rate_limit';
   for (const field of ['slack_webhook_url', 'alert_webhook_url'] as const) {
@@ -114,13 +122,10 @@ export function updateOf(draft: ProjectDraft): ProjectUpdate {
   };
 }
 
-/** A fresh ingest key: 24 random bytes, URL-safe, long enough to be unguessable. */
+/** A fresh ingest key: 24 random bytes as hex, which fits a Sentry DSN (`\w` only). */
 export function generateIngestKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll('+', '-')
-    .replaceAll('/', '_')
-    .replace(/=+$/, '');
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 export function createProjectEditor(api: Api, projects: ProjectsModel) {

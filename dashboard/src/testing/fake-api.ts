@@ -65,7 +65,26 @@ export function makeBug(overrides: BugOverrides = {}): BugDetail {
   };
 }
 
+const FAKE_ORIGIN = 'http://127.0.0.1:8002';
+const INGEST_KEY_PATTERN = /^\w{8,200}$/;
+
+/** `sentry_dsn` and `sentry_dsn_hint` as the server derives them from the ingest key. */
+function sentryFields(sentryId: number | null, ingestKey: string | null | undefined) {
+  if (sentryId === null) return { sentry_dsn: null, sentry_dsn_hint: null };
+  if (ingestKey && !INGEST_KEY_PATTERN.test(ingestKey)) {
+    return {
+      sentry_dsn: null,
+      sentry_dsn_hint: 'Rotate the ingest key to 8-200 letters, digits or underscores to get a Sentry DSN',
+    };
+  }
+  return {
+    sentry_dsn: `${FAKE_ORIGIN.replace('//', `//${ingestKey || 'public'}@`)}/${sentryId}`,
+    sentry_dsn_hint: null,
+  };
+}
+
 export function makeProject(id: string, overrides: Partial<Project> = {}): Project {
+  const sentryId = overrides.sentry_id === undefined ? 1 : overrides.sentry_id;
   return {
     id,
     project_id: id,
@@ -77,6 +96,8 @@ export function makeProject(id: string, overrides: Partial<Project> = {}): Proje
     rate_limit_per_minute: null,
     test_command: null,
     alert_settings: {},
+    sentry_id: sentryId,
+    ...sentryFields(sentryId, overrides.ingest_key),
     created_at: iso(1000),
     updated_at: iso(1000),
     bug_counts: { total: 0, by_status: {} },
@@ -148,16 +169,19 @@ function route(server: FakeServer, method: string, url: URL, body: Record<string
     if (method === 'GET')
       return index < 0 ? problem(404, 'not_found', 'Project not found') : json(200, server.projects[index]);
     if (method === 'PUT') {
-      if (typeof body.ingest_key === 'string' && body.ingest_key.length < 8) {
+      if (typeof body.ingest_key === 'string' && !INGEST_KEY_PATTERN.test(body.ingest_key)) {
         return problem(422, 'validation_failed', 'Request failed validation', {
-          details: [{ path: 'ingest_key', message: 'Too small: expected string to have >=8 characters' }],
+          details: [
+            {
+              path: 'ingest_key',
+              message: 'must be 8-200 letters, digits or underscores (it goes into the Sentry DSN)',
+            },
+          ],
         });
       }
-      const updated = {
-        ...(server.projects[index] ?? makeProject(id)),
-        ...body,
-        name: body.name ?? id,
-      } as Project;
+      const current = server.projects[index] ?? makeProject(id);
+      const updated = { ...current, ...body, name: body.name ?? id } as Project;
+      Object.assign(updated, sentryFields(updated.sentry_id, updated.ingest_key));
       if (index < 0) server.projects.push(updated);
       else server.projects[index] = updated;
       return json(200, updated);
