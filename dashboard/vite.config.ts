@@ -1,37 +1,23 @@
 import { fileURLToPath } from 'node:url';
 import preact from '@preact/preset-vite';
 import { defineConfig, loadEnv, type Plugin } from 'vite';
+import { pagesHeadersFile } from '../functions/middleware/headers';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
 /**
- * A Content-Security-Policy for the built page: scripts only from the dashboard's own
- * origin, API calls only to the API. Report text is rendered as text anyway; this is the
- * second line should a rendering bug ever slip through.
+ * The Cloudflare Pages `_headers` file: the same security headers the Node server sends with
+ * the dashboard (functions/middleware/headers.ts), with the API's origin allowed for
+ * `connect-src`. Written by the build rather than kept in `public/` because that origin is
+ * only known at build time. Headers, not a <meta> policy: a meta policy cannot forbid framing.
  */
-function contentSecurityPolicy(apiBase: string): Plugin {
-  const api = apiBase ? new URL(apiBase).origin : '';
-  const policy = [
-    "default-src 'self'",
-    "script-src 'self'",
-    `connect-src 'self'${api ? ` ${api}` : ''}`,
-    "img-src 'self' data:",
-    // uPlot and Preact set element styles from script.
-    "style-src 'self' 'unsafe-inline'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-  ].join('; ');
+function pagesHeaders(apiBase: string): Plugin {
   return {
-    name: 'log-center-csp',
+    name: 'log-center-pages-headers',
     apply: 'build',
-    transformIndexHtml: () => [
-      {
-        tag: 'meta',
-        attrs: { 'http-equiv': 'Content-Security-Policy', content: policy },
-        injectTo: 'head-prepend',
-      },
-    ],
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: '_headers', source: pagesHeadersFile(apiBase) });
+    },
   };
 }
 
@@ -43,7 +29,7 @@ export default defineConfig(({ command, mode }) => {
   const env = loadEnv(mode, root, 'VITE_');
   return {
     root,
-    plugins: [preact(), contentSecurityPolicy(env.VITE_API_BASE_URL ?? '')],
+    plugins: [preact(), pagesHeaders(env.VITE_API_BASE_URL ?? '')],
     build: {
       outDir: 'dist',
       emptyOutDir: true,

@@ -14,12 +14,14 @@ export interface Bindings {
   DEPLOY_WEBHOOK_SECRET?: string;
   SLACK_WEBHOOK_URL?: string;
   ALERT_WEBHOOK_URL?: string;
+  ALERT_ALLOW_PRIVATE_TARGETS?: string;
   PUBLIC_URL?: string;
   CORS_ORIGINS?: string;
   RETENTION_DAYS?: string;
   ALERT_THROTTLE_MINUTES?: string;
   REVIEW_REMINDER_HOURS?: string;
   RATE_LIMIT_PER_MINUTE?: string;
+  MAX_PROJECTS?: string;
 }
 
 /** Everything a request needs; built by the entry (Node or Worker), never by a route. */

@@ -1,16 +1,20 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { createApp } from './app';
 import type { Deps } from './env';
-import { parseConfig } from './lib/config';
+import { alertTargetConfigProblems, parseConfig } from './lib/config';
 import { openFileWriter } from './lib/db-file';
 import { migrateLibsql, normaliseLibsqlUrl, openLibsql } from './lib/db-libsql';
+import { setHostResolver } from './lib/outbound';
+import { lookupAll } from './lib/outbound-node';
 import { projectRoot } from './lib/paths';
 import { type BatchRunner, libsqlRunner } from './lib/sql-batch';
+import { servingDashboard } from './middleware/headers';
 import { flushAlerts } from './services/alerts';
 import { type GroupCommitOptions, GroupCommitSink } from './services/group-commit';
 import { ProjectCache } from './services/ingest';
@@ -34,7 +38,25 @@ export interface ServerOptions {
   sweepIntervalMs?: number;
   /** How often alerts that waited out a window or a retry delay are sent; 0 disables the timer. */
   alertFlushIntervalMs?: number;
+  /** Limits on slow clients (SPEC §7); tests shorten them. */
+  timeouts?: Partial<SlowClientTimeouts>;
 }
+
+/** How long a client may take, in milliseconds (SPEC §7). */
+export interface SlowClientTimeouts {
+  /** From a request's first byte to the end of its headers. */
+  headersMs: number;
+  /** From a request's first byte to the end of its body. */
+  requestMs: number;
+  /** An open connection with no request in it. */
+  keepAliveMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: SlowClientTimeouts = {
+  headersMs: 30_000,
+  requestMs: 30_000,
+  keepAliveMs: 5_000,
+};
 
 export interface RunningServer {
   url: string;
@@ -77,6 +99,10 @@ export async function createNodeApp(options: Omit<ServerOptions, 'host' | 'port'
   const dataDir = resolve(options.dataDir ?? env.LOG_CENTER_DATA_DIR ?? join(process.cwd(), 'data'));
   const databaseUrl = env.LIBSQL_URL || `file:${join(dataDir, 'log-center.db')}`;
   let config = parseConfig(env);
+  const refused = alertTargetConfigProblems(config);
+  if (refused.length) throw new Error(`Invalid configuration: ${refused.map((p) => p.message).join('; ')}`);
+  // Alert targets are checked again where their names lead when a message is sent.
+  setHostResolver(lookupAll);
   let tokenGenerated = false;
   if (!config.LOG_CENTER_API_TOKEN) {
     const kept = ensureToken(dataDir);
@@ -139,11 +165,12 @@ export async function createNodeApp(options: Omit<ServerOptions, 'host' | 'port'
   const dashboardDir = resolve(options.dashboardDir ?? join(repoRoot, 'dashboard', 'dist'));
   if (existsSync(join(dashboardDir, 'index.html'))) {
     const root = relative(process.cwd(), dashboardDir) || '.';
-    app.use('/*', serveStatic({ root }));
+    // The dashboard's security headers go on what these two answer, not on what they pass on
+    // (the API, /docs): see middleware/headers.ts.
+    app.use('/*', servingDashboard(serveStatic({ root })));
     // Client-side routes: anything that is not the API falls back to the app shell.
-    app.get('*', async (c, next) =>
-      c.req.path.startsWith('/api/') ? next() : serveStatic({ root, path: 'index.html' })(c, next),
-    );
+    const shell = servingDashboard(serveStatic({ root, path: 'index.html' }));
+    app.get('*', async (c, next) => (c.req.path.startsWith('/api/') ? next() : shell(c, next)));
   }
 
   const sweepIntervalMs = options.sweepIntervalMs ?? 5 * 60_000;
@@ -193,13 +220,68 @@ export async function createNodeApp(options: Omit<ServerOptions, 'host' | 'port'
   };
 }
 
+/**
+ * node:http's own limits, set to SPEC §7. Node checks for expired requests on an interval
+ * (30 s by default), so a 30 s limit could hold a socket for a minute; checking at a quarter
+ * of the shortest limit (at most every second) keeps the overshoot small.
+ */
+function slowClientOptions(limits: SlowClientTimeouts) {
+  const shortest = Math.min(limits.headersMs, limits.requestMs);
+  return {
+    headersTimeout: limits.headersMs,
+    requestTimeout: limits.requestMs,
+    keepAliveTimeout: limits.keepAliveMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(shortest / 4))),
+  };
+}
+
+const rawAnswer = (status: string) => `HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`;
+
+/**
+ * Node answers a request that ran out of time with a bare 408; this sends the API's error
+ * envelope instead. Taking the 'clientError' event over means answering the other socket-level
+ * errors too: those get the answers Node would have sent.
+ */
+function answerTimeoutsWithJson(server: HttpServer) {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    // Only while nothing of an answer has gone out on this socket, or the client would read a
+    // second status line inside the first answer.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage;
+    if (socket.writable && !inFlight?.headersSent && error.code !== 'ECONNRESET') {
+      if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        const body = JSON.stringify({
+          error: {
+            code: 'request_timeout',
+            message: 'The request was not received in time',
+            request_id: randomUUID(),
+          },
+        });
+        socket.write(
+          'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n' +
+            'Content-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n' +
+            `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      } else if (error.code === 'HPE_HEADER_OVERFLOW') {
+        socket.write(rawAnswer('431 Request Header Fields Too Large'));
+      } else if (error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') {
+        socket.write(rawAnswer('413 Payload Too Large'));
+      } else {
+        socket.write(rawAnswer('400 Bad Request'));
+      }
+    }
+    socket.destroy();
+  });
+}
+
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const built = await createNodeApp(options);
   const server = serve({
     fetch: built.app.fetch,
     hostname: options.host ?? '127.0.0.1',
     port: options.port ?? 8002,
+    serverOptions: slowClientOptions({ ...DEFAULT_TIMEOUTS, ...options.timeouts }),
   });
+  answerTimeoutsWithJson(server as HttpServer);
   await new Promise<void>((ready, fail) => {
     if (server.listening) ready();
     server.once('listening', ready);

@@ -5,7 +5,7 @@ import { drizzle as drizzleLibsql } from 'drizzle-orm/libsql';
 import * as schema from '../schema';
 import { createApp } from './app';
 import type { Bindings, Deps } from './env';
-import { type Config, parseConfig } from './lib/config';
+import { alertTargetConfigProblems, type Config, parseConfig } from './lib/config';
 import type { Db } from './lib/db';
 import { type BatchRunner, d1Runner, libsqlRunner } from './lib/sql-batch';
 import { flushAlerts } from './services/alerts';
@@ -28,10 +28,26 @@ function databaseFor(env: Bindings): { db: Db; run: BatchRunner } {
   throw new Error('Bind a D1 database as DB or set LIBSQL_URL');
 }
 
+/**
+ * A server-wide alert target that points inside is logged and dropped rather than failing
+ * every request: ingestion matters more than alerts. The Worker has no DNS API, so only the
+ * URL as written is checked here and at send time.
+ */
+function withoutRefusedTargets(config: Config): Config {
+  const refused = alertTargetConfigProblems(config);
+  if (!refused.length) return config;
+  const kept = { ...config };
+  for (const { variable, message } of refused) {
+    kept[variable] = undefined;
+    console.error(JSON.stringify({ level: 'error', msg: 'alert target ignored', error: message }));
+  }
+  return kept;
+}
+
 export function depsFor(env: Bindings, waitUntil: (task: Promise<unknown>) => void): Deps {
   let config = configs.get(env);
   if (!config) {
-    config = parseConfig(env as Record<string, unknown>);
+    config = withoutRefusedTargets(parseConfig(env as Record<string, unknown>));
     configs.set(env, config);
   }
   const { db, run } = databaseFor(env);

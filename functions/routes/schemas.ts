@@ -114,10 +114,21 @@ export const BugDetailSchema = BugSchema.extend({
   history: z.array(HistorySchema),
 }).openapi('BugDetail');
 
+/**
+ * An alert target: http(s) only, stated as a pattern so the document says it too. Private
+ * hosts are refused by the route, since ALERT_ALLOW_PRIVATE_TARGETS decides (SPEC §6).
+ */
+const AlertTargetUrl = z
+  .string()
+  .url()
+  .regex(/^https?:\/\//i, 'must be an http or https URL')
+  .nullable()
+  .optional();
+
 export const AlertSettingsSchema = z
   .object({
-    slack_webhook_url: z.string().url().nullable().optional(),
-    alert_webhook_url: z.string().url().nullable().optional(),
+    slack_webhook_url: AlertTargetUrl,
+    alert_webhook_url: AlertTargetUrl,
     events: z
       .object({
         new_bug: z.boolean().optional(),
@@ -175,3 +186,11 @@ export const pageOf = <T extends z.ZodType>(item: T, name: string) =>
       page_size: z.number().int(),
     })
     .openapi(name);
+
+export const ProjectPageSchema = pageOf(ProjectSchema, 'ProjectPage');
+
+/** `page_size` ≤ 200 as every list (SPEC §7); old readers that ignore paging see the first page. */
+export const ProjectPageQuery = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  page_size: z.coerce.number().int().min(1).max(200).default(50),
+});

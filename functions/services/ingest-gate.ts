@@ -1,5 +1,6 @@
 import type { AlertSettings } from '../../schema';
 import type { Db } from '../lib/db';
+import { LruMap, PROJECT_STATE_ENTRIES } from '../lib/lru';
 import { getProjectRow } from './projects';
 
 export interface ProjectIngestSettings {
@@ -12,12 +13,22 @@ const SETTINGS_TTL_MS = 5_000;
 
 /**
  * Ingest-key, rate and alert settings per project, cached briefly so the hot path does no
- * per-request project look-up; edits made through this process are seen at once.
+ * per-request project look-up; edits made through this process are seen at once. Bounded
+ * (least recently used out first): unknown ids cached as null must not grow it without end.
  */
 export class ProjectSettingsCache {
-  private readonly entries = new Map<string, { at: number; value: ProjectIngestSettings | null }>();
+  private readonly entries: LruMap<string, { at: number; value: ProjectIngestSettings | null }>;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    maxEntries = PROJECT_STATE_ENTRIES,
+  ) {
+    this.entries = new LruMap(maxEntries);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
 
   async get(db: Db, projectId: string): Promise<ProjectIngestSettings | null> {
     const hit = this.entries.get(projectId);
@@ -42,12 +53,23 @@ export class ProjectSettingsCache {
 /**
  * Token bucket per project: `perMinute` reports a minute on average with bursts up to a
  * minute's worth, so one noisy project cannot starve the write path for the others.
- * In-process: on Workers each isolate keeps its own buckets, an approximate limit.
+ * In-process: on Workers each isolate keeps its own buckets, an approximate limit. Bounded
+ * (least recently used out first); an evicted project starts again with a full bucket, which
+ * only the quietest of more than `maxEntries` projects can be.
  */
 export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets: LruMap<string, { tokens: number; at: number }>;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    maxEntries = PROJECT_STATE_ENTRIES,
+  ) {
+    this.buckets = new LruMap(maxEntries);
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
 
   take(key: string, perMinute: number): { ok: true } | { ok: false; retryAfterSeconds: number } {
     if (perMinute <= 0) return { ok: true };

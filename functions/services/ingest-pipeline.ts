@@ -2,8 +2,8 @@ import type { Deps } from '../env';
 import { AppError } from '../lib/errors';
 import { safeEqual } from '../lib/secrets';
 import { hasAlertTarget } from './alerts';
-import type { IngestResult } from './ingest';
-import type { NormalisedReport } from './report';
+import type { AdmittedReport, IngestResult } from './ingest';
+import { projectLimit } from './projects';
 
 export type IngestDeps = Pick<
   Deps,
@@ -26,7 +26,7 @@ export interface Admission {
  */
 export async function ingestReport(
   deps: IngestDeps,
-  report: NormalisedReport,
+  report: AdmittedReport,
   admission: Admission,
 ): Promise<IngestResult> {
   const settings = await deps.projectSettings.get(deps.db, report.projectId);
@@ -44,7 +44,11 @@ export async function ingestReport(
       allowed.retryAfterSeconds,
     );
   }
+  // The limit is checked inside the write (services/ingest.ts UPSERT_PROJECT), where
+  // concurrent new ids are counted exactly; a cached count here could overshoot.
+  report.maxProjects = deps.config.MAX_PROJECTS;
   const result = await deps.sink.submit(report, admission.bytes);
+  if (result.outcome === 'project_limit') throw projectLimit(report.projectId, deps.config.MAX_PROJECTS);
   // The alert row was stored with the report; it is sent after the answer, so a slow or
   // dead receiver never holds up (or fails) a report.
   if (result.outcome !== 'dedup') deps.alertsQueued();

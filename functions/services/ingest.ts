@@ -1,3 +1,4 @@
+import { LruMap, PROJECT_STATE_ENTRIES } from '../lib/lru';
 import type { BatchRunner, Statement } from '../lib/sql-batch';
 import type { Status } from '../lib/vocabulary';
 import type { NormalisedReport } from './report';
@@ -5,13 +6,20 @@ import { assertAllowed } from './transitions';
 
 export const OCCURRENCES_KEPT = 100;
 
-export type IngestOutcome = 'new' | 'dedup' | 'regression';
+/** `project_limit`: the report named a new project past MAX_PROJECTS; nothing was stored (id 0). */
+export type IngestOutcome = 'new' | 'dedup' | 'regression' | 'project_limit';
 
 export interface IngestResult {
   id: number;
   outcome: IngestOutcome;
   status: string;
 }
+
+/**
+ * A report as the pipeline submits it: with the MAX_PROJECTS in force, which the write checks
+ * in SQL (absent: no limit, as for scripts and tests that write directly).
+ */
+export type AdmittedReport = NormalisedReport & { maxProjects?: number };
 
 /** The answer bodies of docs/api.md; clients parse these exact strings. */
 export function ingestAnswer(result: IngestResult) {
@@ -28,12 +36,12 @@ export function ingestAnswer(result: IngestResult) {
 /** Anything that stores reports: direct per request (Workers) or group commit (Node). */
 export interface ReportSink {
   /** `bytes`: the size of the body the report came in, for sinks that bound their memory. */
-  submit(report: NormalisedReport, bytes?: number): Promise<IngestResult>;
+  submit(report: AdmittedReport, bytes?: number): Promise<IngestResult>;
   drain?(): Promise<void>;
 }
 
 interface Group {
-  reports: NormalisedReport[];
+  reports: AdmittedReport[];
   indexes: number[];
 }
 
@@ -42,7 +50,7 @@ interface Group {
  * batch-level statements below rely on it); a second report of a fingerprint with a
  * different commit goes to the next round, because the commit decides a MERGED reopen.
  */
-function planRounds(reports: NormalisedReport[]): Group[][] {
+function planRounds(reports: AdmittedReport[]): Group[][] {
   const rounds: Map<string, Group>[] = [];
   /** The round holding each fingerprint's latest report: later reports never go before it. */
   const lastRound = new Map<string, number>();
@@ -98,42 +106,59 @@ ON CONFLICT (fingerprint) DO UPDATE SET
   status = CASE WHEN ${REOPEN} THEN 'NEW' ELSE status END
 RETURNING id, status, occurrence_count, reopened_from`;
 
+/**
+ * The same upsert for a bug whose project this batch may just have refused to create: it
+ * inserts nothing (and returns no row) when the project does not exist.
+ */
+const UPSERT_BUG_IF_PROJECT = UPSERT_BUG.replace(
+  /VALUES \(([^)]*)\)/,
+  'SELECT $1 WHERE EXISTS (SELECT 1 FROM projects WHERE id = ?)',
+);
+
 /** Stack and context as stored, serialised once per report. */
 interface ReportJson {
   stack: string;
   context: string;
 }
 
-function upsertBug(group: Group, json: ReportJson[]): Statement {
+function upsertBug(group: Group, json: ReportJson[], projectMayBeMissing: boolean): Statement {
   const first = group.reports[0]!;
   const firstJson = json[group.indexes[0]!]!;
   const last = group.reports[group.reports.length - 1]!;
-  return {
-    sql: UPSERT_BUG,
-    args: [
-      first.projectId,
-      first.fingerprint,
-      first.source,
-      first.level,
-      first.environment,
-      first.initialStatus,
-      first.errorType,
-      first.message,
-      first.filePath,
-      first.lineNumber,
-      firstJson.stack,
-      firstJson.context,
-      last.version,
-      last.commitHash,
-      group.reports.length,
-      first.receivedAt,
-      last.receivedAt,
-      first.receivedAt,
-    ],
-  };
+  const args = [
+    first.projectId,
+    first.fingerprint,
+    first.source,
+    first.level,
+    first.environment,
+    first.initialStatus,
+    first.errorType,
+    first.message,
+    first.filePath,
+    first.lineNumber,
+    firstJson.stack,
+    firstJson.context,
+    last.version,
+    last.commitHash,
+    group.reports.length,
+    first.receivedAt,
+    last.receivedAt,
+    first.receivedAt,
+  ];
+  return projectMayBeMissing
+    ? { sql: UPSERT_BUG_IF_PROJECT, args: [...args, first.projectId] }
+    : { sql: UPSERT_BUG, args };
 }
 
-const UPSERT_PROJECT = `INSERT INTO projects (id, repo_url, created_at, updated_at) VALUES (?, ?, ?, ?)
+/**
+ * Creates a project only while fewer than the limit exist (a NULL limit: no limit), counted
+ * inside the write: batches are serialised transactions and statements run in order, so
+ * concurrent new ids cannot overshoot. An existing project always passes (its repo_url may
+ * still be filled in).
+ */
+const UPSERT_PROJECT = `INSERT INTO projects (id, repo_url, created_at, updated_at)
+SELECT ?, ?, ?, ? FROM (SELECT count(*) AS n FROM projects) AS c
+WHERE c.n < coalesce(?, c.n + 1) OR EXISTS (SELECT 1 FROM projects p WHERE p.id = ?)
 ON CONFLICT (id) DO UPDATE SET repo_url = excluded.repo_url, updated_at = excluded.updated_at
 WHERE projects.repo_url IS NULL AND excluded.repo_url IS NOT NULL`;
 
@@ -193,7 +218,7 @@ const OCCURRENCE_INSERT = `INSERT INTO occurrences (bug_id, received_at, occurre
   commit_hash, message, stack_trace, context)
 SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bugs WHERE fingerprint = ?`;
 
-function occurrenceInserts(reports: NormalisedReport[], indexes: number[], json: ReportJson[]): Statement[] {
+function occurrenceInserts(reports: AdmittedReport[], indexes: number[], json: ReportJson[]): Statement[] {
   return indexes.map((index) => {
     const r = reports[index]!;
     const { stack, context } = json[index]!;
@@ -239,11 +264,13 @@ interface UpsertRow {
 /**
  * Stores reports atomically: project rows, one bug upsert per fingerprint, history and
  * alerts as batch-wide statements, one insert per occurrence, then the history cap.
- * Returns one result per report, in order.
+ * Returns one result per report, in order. A report whose new project the limit refused gets
+ * outcome `project_limit` while the rest of its batch is stored: its bug upsert finds no
+ * project and inserts nothing, so nothing joins on it either.
  */
 export async function writeReports(
   run: BatchRunner,
-  reports: NormalisedReport[],
+  reports: AdmittedReport[],
   knownProjects?: ProjectCache,
 ): Promise<IngestResult[]> {
   const results: IngestResult[] = new Array(reports.length);
@@ -253,20 +280,29 @@ export async function writeReports(
   }));
   for (const groups of planRounds(reports)) {
     const statements: Statement[] = [];
-    const seenProjects = new Set<string>();
+    /** Projects upserted in this round: they may not exist yet, and may be refused. */
+    const upserted = new Set<string>();
     for (const group of groups) {
       const report = group.reports[0]!;
-      if (seenProjects.has(report.projectId) || knownProjects?.isSettled(report.projectId, report.repoUrl))
+      if (upserted.has(report.projectId) || knownProjects?.isSettled(report.projectId, report.repoUrl))
         continue;
-      seenProjects.add(report.projectId);
+      upserted.add(report.projectId);
       const repoUrl = group.reports.find((r) => r.repoUrl)?.repoUrl ?? null;
       statements.push({
         sql: UPSERT_PROJECT,
-        args: [report.projectId, repoUrl, report.receivedAt, report.receivedAt],
+        args: [
+          report.projectId,
+          repoUrl,
+          report.receivedAt,
+          report.receivedAt,
+          report.maxProjects ?? null,
+          report.projectId,
+        ],
       });
     }
     const firstUpsert = statements.length;
-    for (const group of groups) statements.push(upsertBug(group, json));
+    for (const group of groups)
+      statements.push(upsertBug(group, json, upserted.has(group.reports[0]!.projectId)));
     const roundReports = groups.flatMap((g) => g.reports);
     const perGroup = groupArgs(groups);
     statements.push(
@@ -281,9 +317,15 @@ export async function writeReports(
     );
 
     const outputs = await run(statements);
-    for (const report of roundReports) knownProjects?.remember(report.projectId, report.repoUrl);
+    const refused = new Set<string>();
     groups.forEach((group, g) => {
-      const row = outputs[firstUpsert + g]![0] as unknown as UpsertRow;
+      const row = outputs[firstUpsert + g]![0] as unknown as UpsertRow | undefined;
+      if (!row) {
+        refused.add(group.reports[0]!.projectId);
+        for (const reportIndex of group.indexes)
+          results[reportIndex] = { id: 0, outcome: 'project_limit', status: '' };
+        return;
+      }
       group.indexes.forEach((reportIndex, k) => {
         let outcome: IngestOutcome = 'dedup';
         if (k === 0 && Number(row.occurrence_count) === group.reports.length) outcome = 'new';
@@ -291,16 +333,27 @@ export async function writeReports(
         results[reportIndex] = { id: Number(row.id), outcome, status: row.status };
       });
     });
+    for (const report of roundReports)
+      if (!refused.has(report.projectId)) knownProjects?.remember(report.projectId, report.repoUrl);
   }
   return results;
 }
 
 /**
  * Remembers projects that exist and already have a repo_url (or were given none), so the
- * hot path skips the project upsert. A miss only costs one idempotent statement.
+ * hot path skips the project upsert. A miss only costs one idempotent statement, so the
+ * cache is bounded (least recently used out first).
  */
 export class ProjectCache {
-  private readonly settled = new Map<string, boolean>();
+  private readonly settled: LruMap<string, boolean>;
+
+  constructor(maxEntries = PROJECT_STATE_ENTRIES) {
+    this.settled = new LruMap(maxEntries);
+  }
+
+  get size(): number {
+    return this.settled.size;
+  }
 
   isSettled(projectId: string, repoUrl: string | null): boolean {
     const hasRepo = this.settled.get(projectId);
@@ -323,7 +376,7 @@ export class DirectSink implements ReportSink {
     private readonly knownProjects?: ProjectCache,
   ) {}
 
-  async submit(report: NormalisedReport): Promise<IngestResult> {
+  async submit(report: AdmittedReport): Promise<IngestResult> {
     const [result] = await writeReports(this.run, [report], this.knownProjects);
     return result!;
   }
@@ -332,6 +385,7 @@ export class DirectSink implements ReportSink {
 /** The raw SQL of the write path, for the test that holds its column lists to the drizzle tables. */
 export const INGEST_SQL = {
   upsertBug: UPSERT_BUG,
+  upsertBugIfProject: UPSERT_BUG_IF_PROJECT,
   upsertProject: UPSERT_PROJECT,
   history: HISTORY_INSERT,
   alerts: ALERT_INSERT,

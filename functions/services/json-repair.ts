@@ -59,6 +59,24 @@ export function repairShellJson(text: string): string | null {
   return changed ? out : null;
 }
 
+/** How much of the parser's message a reason keeps: V8 quotes the body, which may be binary. */
+const REASON_CHARS = 160;
+
+/**
+ * The parser's message as printable ASCII: every other UTF-16 unit becomes a `\uXXXX` escape
+ * (a gzip body sent without its Content-Encoding is quoted as raw bytes), cut after
+ * REASON_CHARS. Linear, and only over the message, never the body.
+ */
+export function printableReason(message: string): string {
+  let out = '';
+  for (let i = 0; i < message.length; i++) {
+    if (out.length >= REASON_CHARS) return `${out}...`;
+    const code = message.charCodeAt(i);
+    out += code >= 0x20 && code <= 0x7e ? message[i] : `\\u${code.toString(16).padStart(4, '0')}`;
+  }
+  return out;
+}
+
 export type LenientParse = { ok: true; value: unknown; repaired: boolean } | { ok: false; reason: string };
 
 export function parseJsonLenient(text: string): LenientParse {
@@ -73,6 +91,9 @@ export function parseJsonLenient(text: string): LenientParse {
         // fall through to the original parser message, which points at the real fault
       }
     }
-    return { ok: false, reason: error instanceof Error ? error.message : 'unparseable body' };
+    return {
+      ok: false,
+      reason: printableReason(error instanceof Error ? error.message : 'unparseable body'),
+    };
   }
 }

@@ -1,6 +1,7 @@
-import { asc, count, eq } from 'drizzle-orm';
+import { asc, count, eq, inArray, sql } from 'drizzle-orm';
 import { type AlertSettings, bugs, type ProjectRow, projects } from '../../schema';
 import type { Db } from '../lib/db';
+import { AppError } from '../lib/errors';
 import { nowIso } from '../lib/time';
 import { INGEST_KEY_PATTERN, sentryDsn } from './sentry/auth';
 
@@ -37,11 +38,19 @@ export function toApiProject(row: ProjectRow, baseUrl: string, counts: StatusCou
   };
 }
 
-async function countsByProject(db: Db, projectId?: string) {
+/** The answer to a new project id past MAX_PROJECTS, from a report or a PUT. */
+export const projectLimit = (projectId: string, max: number) =>
+  new AppError(
+    'project_limit',
+    `Project ${projectId} does not exist and was not created: this server already holds its limit of ${max} projects (MAX_PROJECTS)`,
+    { max_projects: max },
+  );
+
+async function countsByProject(db: Db, projectIds: string[]) {
   const rows = await db
     .select({ projectId: bugs.projectId, status: bugs.status, n: count() })
     .from(bugs)
-    .where(projectId ? eq(bugs.projectId, projectId) : undefined)
+    .where(inArray(bugs.projectId, projectIds))
     .groupBy(bugs.projectId, bugs.status);
   const byProject = new Map<string, StatusCounts>();
   for (const row of rows) {
@@ -52,12 +61,34 @@ async function countsByProject(db: Db, projectId?: string) {
   return byProject;
 }
 
-export async function listProjects(db: Db, baseUrl: string) {
-  const [rows, counts] = await Promise.all([
-    db.select().from(projects).orderBy(asc(projects.id)),
-    countsByProject(db),
+export interface PageQuery {
+  page: number;
+  page_size: number;
+}
+
+/** One page of projects by id, with the bug counts of that page's projects only. */
+export async function listProjects(db: Db, baseUrl: string, query: PageQuery) {
+  const [rows, [total]] = await Promise.all([
+    db
+      .select()
+      .from(projects)
+      .orderBy(asc(projects.id))
+      .limit(query.page_size)
+      .offset((query.page - 1) * query.page_size),
+    db.select({ n: count() }).from(projects),
   ]);
-  return rows.map((row) => toApiProject(row, baseUrl, counts.get(row.id)));
+  const counts = rows.length
+    ? await countsByProject(
+        db,
+        rows.map((row) => row.id),
+      )
+    : new Map();
+  return {
+    items: rows.map((row) => toApiProject(row, baseUrl, counts.get(row.id))),
+    total: total?.n ?? 0,
+    page: query.page,
+    page_size: query.page_size,
+  };
 }
 
 export async function getProjectRow(db: Db, id: string): Promise<ProjectRow | undefined> {
@@ -68,7 +99,7 @@ export async function getProjectRow(db: Db, id: string): Promise<ProjectRow | un
 export async function getProject(db: Db, id: string, baseUrl: string) {
   const row = await getProjectRow(db, id);
   if (!row) return undefined;
-  const counts = await countsByProject(db, id);
+  const counts = await countsByProject(db, [id]);
   return toApiProject(row, baseUrl, counts.get(id));
 }
 
@@ -83,8 +114,17 @@ export interface ProjectUpdate {
   alert_settings?: AlertSettings | null;
 }
 
-/** PUT creates the project when it does not exist yet, so registration works without a first report. */
-export async function upsertProject(db: Db, id: string, update: ProjectUpdate, baseUrl: string) {
+/**
+ * PUT creates the project when it does not exist yet, so registration works without a first
+ * report; like a report, only while fewer than `maxProjects` exist (counted in the insert).
+ */
+export async function upsertProject(
+  db: Db,
+  id: string,
+  update: ProjectUpdate,
+  baseUrl: string,
+  maxProjects?: number,
+) {
   const now = nowIso();
   const values = {
     ...(update.name !== undefined && { name: update.name }),
@@ -96,9 +136,21 @@ export async function upsertProject(db: Db, id: string, update: ProjectUpdate, b
     ...(update.test_command !== undefined && { testCommand: update.test_command }),
     ...(update.alert_settings !== undefined && { alertSettings: update.alert_settings }),
   };
-  await db
-    .insert(projects)
-    .values({ id, ...values, createdAt: now, updatedAt: now })
-    .onConflictDoUpdate({ target: projects.id, set: { ...values, updatedAt: now } });
+  if (maxProjects === undefined) {
+    await db
+      .insert(projects)
+      .values({ id, ...values, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({ target: projects.id, set: { ...values, updatedAt: now } });
+  } else {
+    await db.run(sql`INSERT INTO projects (id, created_at, updated_at)
+      SELECT ${id}, ${now}, ${now} FROM (SELECT count(*) AS n FROM projects) AS c WHERE c.n < ${maxProjects}
+      ON CONFLICT (id) DO NOTHING`);
+    const updated = await db
+      .update(projects)
+      .set({ ...values, updatedAt: now })
+      .where(eq(projects.id, id))
+      .returning({ id: projects.id });
+    if (updated.length === 0) throw projectLimit(id, maxProjects);
+  }
   return getProject(db, id, baseUrl);
 }

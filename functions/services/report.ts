@@ -156,7 +156,10 @@ export function normaliseReport(body: unknown, receivedAt: string): ParseOutcome
   const parsed = reportSchema.safeParse(body);
   if (!parsed.success) return { ok: false, errors: issuesToFieldErrors(parsed.error.issues) };
   const input = parsed.data;
-  const context = truncateContext(filterSecrets(input.context ?? {}) as Record<string, unknown>);
+  // zod rebuilds a record by assignment, which turns a `__proto__` key into a prototype change
+  // and loses it; the validated body's own object keeps every key as data.
+  const rawContext = (body as { context?: Record<string, unknown> | null }).context;
+  const context = truncateContext(filterSecrets(rawContext ?? {}) as Record<string, unknown>);
   const report: Omit<NormalisedReport, 'fingerprint'> = {
     projectId: input.project_id,
     environment: withoutNul(input.environment),
@@ -228,13 +231,21 @@ export function computeFingerprint(report: FingerprintFields, override?: string[
 const SECRET_KEY = /password|passwd|secret|token|authorization|cookie|api[-_]?key|session/i;
 export const FILTERED = '[Filtered]';
 
+/**
+ * Sets `key` as an own data property. Plain assignment of a `__proto__` key (which JSON.parse
+ * creates as an own property) would call the prototype setter instead and drop the key.
+ */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 export function filterSecrets(value: unknown, depth = 0): unknown {
   if (depth > 32) return '[Too deep]';
   if (Array.isArray(value)) return value.map((item) => filterSecrets(item, depth + 1));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
-      out[key] = SECRET_KEY.test(key) ? FILTERED : filterSecrets(inner, depth + 1);
+      setOwn(out, key, SECRET_KEY.test(key) ? FILTERED : filterSecrets(inner, depth + 1));
     }
     return out;
   }
@@ -242,19 +253,23 @@ export function filterSecrets(value: unknown, depth = 0): unknown {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 /** A UTF-16 code unit is at most 3 UTF-8 bytes: short text is within the limit without encoding it. */
 const surelyWithin = (text: string, maxBytes: number) => text.length * 3 <= maxBytes;
 export const byteLength = (text: string) => encoder.encode(text).length;
 
+/** Where `truncateBytes` encodes the head of a text; grown to the largest limit asked for. */
+let scratch = new Uint8Array(0);
+
 export function truncateBytes(text: string, maxBytes: number): string {
   if (surelyWithin(text, maxBytes)) return text;
-  const bytes = encoder.encode(text);
-  if (bytes.length <= maxBytes) return text;
-  const marker = ` …[truncated ${bytes.length - maxBytes} bytes]`;
-  // Decoding a cut multi-byte sequence yields U+FFFD; drop it rather than store a broken character.
-  const head = decoder.decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD+$/, '');
-  return head + marker;
+  if (scratch.length < maxBytes) scratch = new Uint8Array(maxBytes);
+  // encodeInto writes whole characters only and stops when the buffer is full, so `read` is a
+  // cut on a character boundary: nothing broken to strip, no regex over the text (a
+  // trailing-run pattern backtracks quadratically on long runs of U+FFFD) and no decoding
+  // (TextDecoder is several times slower on non-ASCII text than encoding is).
+  const { read } = encoder.encodeInto(text, scratch.subarray(0, maxBytes));
+  if (read >= text.length) return text;
+  return `${text.slice(0, read)} …[truncated ${byteLength(text) - maxBytes} bytes]`;
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI sequences start with ESC
@@ -285,13 +300,13 @@ export function truncateContext(context: Record<string, unknown>): Record<string
   for (const [key, value] of Object.entries(context)) {
     const entry = byteLength(JSON.stringify({ [key]: value }));
     if (used + entry <= LIMITS.contextBytes) {
-      out[key] = value;
+      setOwn(out, key, value);
       used += entry;
     } else {
       const marker = `[truncated: ${entry} bytes]`;
       used += byteLength(JSON.stringify({ [key]: marker }));
       if (used > LIMITS.contextBytes) break;
-      out[key] = marker;
+      setOwn(out, key, marker);
     }
   }
   return out;

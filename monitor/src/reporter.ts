@@ -180,31 +180,39 @@ export class LogCenterClient implements ProjectSource {
     throw new LogCenterUnavailableError(`${init.method ?? 'GET'} ${path} failed: ${lastProblem}`);
   }
 
-  /** `GET /api/v1/projects` → each project's id and ingest key. */
+  /**
+   * `GET /api/v1/projects` → each project's id and ingest key, following the pages (the
+   * server answers at most 200 a page); an answer without `page` is the whole list.
+   */
   async listProjects(): Promise<ProjectRef[]> {
-    const res = await this.send('/api/v1/projects', {
-      headers: { Authorization: `Bearer ${this.options.token}`, Accept: 'application/json' },
-    });
-    if (!res.ok) {
-      const { code, message } = await errorEnvelope(res);
-      const hint = res.status === 401 || res.status === 403 ? ' (check LOG_CENTER_TOKEN)' : '';
-      throw new LogCenterRejectedError(
-        res.status,
-        code,
-        `GET /api/v1/projects: HTTP ${res.status} ${message}${hint}`,
-      );
-    }
-    const body = (await res.json()) as { items?: unknown };
-    if (!Array.isArray(body.items)) throw new Error('GET /api/v1/projects: answer has no items array');
     const projects: ProjectRef[] = [];
-    for (const item of body.items as { project_id?: unknown; id?: unknown; ingest_key?: unknown }[]) {
-      const projectId = item?.project_id ?? item?.id;
-      if (typeof projectId !== 'string' || projectId === '') continue;
-      const ingestKey =
-        typeof item.ingest_key === 'string' && item.ingest_key !== '' ? item.ingest_key : undefined;
-      projects.push(ingestKey ? { projectId, ingestKey } : { projectId });
+    for (let page = 1, seen = 0; ; page++) {
+      const path = `/api/v1/projects?page=${page}&page_size=200`;
+      const res = await this.send(path, {
+        headers: { Authorization: `Bearer ${this.options.token}`, Accept: 'application/json' },
+      });
+      if (!res.ok) {
+        const { code, message } = await errorEnvelope(res);
+        const hint = res.status === 401 || res.status === 403 ? ' (check LOG_CENTER_TOKEN)' : '';
+        throw new LogCenterRejectedError(
+          res.status,
+          code,
+          `GET ${path}: HTTP ${res.status} ${message}${hint}`,
+        );
+      }
+      const body = (await res.json()) as { items?: unknown; total?: unknown; page?: unknown };
+      if (!Array.isArray(body.items)) throw new Error(`GET ${path}: answer has no items array`);
+      for (const item of body.items as { project_id?: unknown; id?: unknown; ingest_key?: unknown }[]) {
+        const projectId = item?.project_id ?? item?.id;
+        if (typeof projectId !== 'string' || projectId === '') continue;
+        const ingestKey =
+          typeof item.ingest_key === 'string' && item.ingest_key !== '' ? item.ingest_key : undefined;
+        projects.push(ingestKey ? { projectId, ingestKey } : { projectId });
+      }
+      seen += body.items.length;
+      const more = typeof body.page === 'number' && typeof body.total === 'number' && seen < body.total;
+      if (!more || body.items.length === 0) return projects;
     }
-    return projects;
   }
 
   /** `POST /api/v1/logs/report`. Throws only when Log Center is unavailable. */

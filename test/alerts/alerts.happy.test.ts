@@ -3,7 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLogCenterApp } from '../helpers/app';
 import { cicdReport, deploymentReport, registrationReport, runtimeReport } from '../helpers/payloads';
 import { type LogCenterHandle, uniqueProject } from '../helpers/server';
-import { clock, hooksFor, Receiver, setAlertSettings, setStatus, slackFor, sweep, waitFor } from './support';
+import {
+  clock,
+  hooksFor,
+  LOOPBACK_TARGETS,
+  Receiver,
+  setAlertSettings,
+  setStatus,
+  slackFor,
+  sweep,
+  waitFor,
+} from './support';
 
 // Local HTTP receivers stand in for Slack's incoming webhook and for the generic webhook.
 const slack = new Receiver();
@@ -17,6 +27,7 @@ beforeAll(async () => {
   await Promise.all([slack.start(), hook.start(), projectSlack.start()]);
   lc = await startLogCenterApp({
     env: {
+      ...LOOPBACK_TARGETS,
       SLACK_WEBHOOK_URL: `${slack.url}/services/T000/B000/XXXX`,
       ALERT_WEBHOOK_URL: `${hook.url}/alerts`,
       PUBLIC_URL,

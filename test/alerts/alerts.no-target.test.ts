@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLogCenterApp } from '../helpers/app';
 import { runtimeReport } from '../helpers/payloads';
 import { type LogCenterHandle, uniqueProject } from '../helpers/server';
-import { hooksFor, Receiver, setAlertSettings, waitFor } from './support';
+import { hooksFor, LOOPBACK_TARGETS, Receiver, setAlertSettings, waitFor } from './support';
 
 // A server with no SLACK_WEBHOOK_URL or ALERT_WEBHOOK_URL, as `npm start` runs by default.
 // A local HTTP receiver stands in for one project's own generic webhook.
@@ -11,7 +11,7 @@ const hook = new Receiver();
 let lc: LogCenterHandle;
 beforeAll(async () => {
   await hook.start();
-  lc = await startLogCenterApp();
+  lc = await startLogCenterApp({ env: LOOPBACK_TARGETS });
 });
 afterAll(async () => {
   await lc.stop();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLogCenterApp } from '../helpers/app';
 import { runtimeReport } from '../helpers/payloads';
 import { type LogCenterHandle, uniqueProject } from '../helpers/server';
-import { hooksFor, Receiver, slackFor, waitFor } from './support';
+import { hooksFor, LOOPBACK_TARGETS, Receiver, slackFor, waitFor } from './support';
 
 // Local HTTP receivers stand in for Slack's incoming webhook and for the generic webhook.
 const slack = new Receiver();
@@ -13,7 +13,12 @@ let lc: LogCenterHandle;
 beforeAll(async () => {
   await Promise.all([slack.start(), hook.start()]);
   lc = await startLogCenterApp({
-    env: { SLACK_WEBHOOK_URL: `${slack.url}/slack`, ALERT_WEBHOOK_URL: `${hook.url}/hook`, PUBLIC_URL },
+    env: {
+      ...LOOPBACK_TARGETS,
+      SLACK_WEBHOOK_URL: `${slack.url}/slack`,
+      ALERT_WEBHOOK_URL: `${hook.url}/hook`,
+      PUBLIC_URL,
+    },
   });
 });
 afterAll(async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLogCenterApp } from '../helpers/app';
 import { runtimeReport } from '../helpers/payloads';
 import { type LogCenterHandle, uniqueProject } from '../helpers/server';
-import { clock, Receiver, setStatus, slackFor, sweep, waitFor } from './support';
+import { clock, LOOPBACK_TARGETS, Receiver, setStatus, slackFor, sweep, waitFor } from './support';
 
 // A local HTTP receiver stands in for Slack's incoming webhook. This server turns the
 // throttle and the review reminders off, and has no PUBLIC_URL or generic webhook.
@@ -14,7 +14,12 @@ let time: ReturnType<typeof clock>;
 beforeAll(async () => {
   await slack.start();
   lc = await startLogCenterApp({
-    env: { SLACK_WEBHOOK_URL: `${slack.url}/slack`, ALERT_THROTTLE_MINUTES: '0', REVIEW_REMINDER_HOURS: '0' },
+    env: {
+      ...LOOPBACK_TARGETS,
+      SLACK_WEBHOOK_URL: `${slack.url}/slack`,
+      ALERT_THROTTLE_MINUTES: '0',
+      REVIEW_REMINDER_HOURS: '0',
+    },
   });
   time = clock(lc);
 });

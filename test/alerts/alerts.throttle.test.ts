@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLogCenterApp } from '../helpers/app';
 import { runtimeReport } from '../helpers/payloads';
 import { type LogCenterHandle, uniqueProject } from '../helpers/server';
-import { clock, hooksFor, Receiver, setStatus, slackFor, sweep, waitFor } from './support';
+import { clock, hooksFor, LOOPBACK_TARGETS, Receiver, setStatus, slackFor, sweep, waitFor } from './support';
 
 // Local HTTP receivers stand in for Slack's incoming webhook and for the generic webhook.
 const slack = new Receiver();
@@ -15,6 +15,7 @@ beforeAll(async () => {
   await Promise.all([slack.start(), hook.start()]);
   lc = await startLogCenterApp({
     env: {
+      ...LOOPBACK_TARGETS,
       SLACK_WEBHOOK_URL: `${slack.url}/slack`,
       ALERT_WEBHOOK_URL: `${hook.url}/hook`,
       PUBLIC_URL: 'https://log-center.example.com/',
@@ -116,31 +117,52 @@ describe('regression', () => {
     expect(text).toContain('*Regressions*\\n1');
   });
 
-  it('holds a regression inside the window and sends it when the window ends, with the count', async () => {
+  // SPEC §6: a change of state is news, not noise. This case used to expect the regression
+  // held until the window of the bug's first alert ended; it now expects it at once.
+  it('sends a regression inside the window at once, with the count; occurrence alerts stay held', async () => {
     const project = uniqueProject('regress');
     const { id } = await report(runtimeReport(project));
     await waitFor(() => hooksFor(hook, project).length === 1);
     await deploy(id);
+    // Twenty minutes after the first alert, well inside its 60-minute window.
     expect((await report(runtimeReport(project))).message).toBe('Regression detected, reopened');
-    await report(runtimeReport(project));
+    await waitFor(() => hooksFor(hook, project).length === 2);
+    expect(hooksFor(hook, project)[1]!.body).toMatchObject({
+      event: 'regression',
+      bug: { id, status: 'NEW', regression_count: 1 },
+      occurrences_since_last_alert: 1,
+    });
+    expect(slackFor(slack, project)[1]!.body.text).toContain('+1 since last alert');
+    await time.settled(project);
+    expect((await time.outbox(project)).map((r) => [r.kind, r.state])).toEqual([
+      ['new_bug', 'sent'],
+      ['pr_opened', 'suppressed'], // opt-in, off for this project
+      ['regression', 'sent'],
+    ]);
+
+    // An occurrence alert for the same bug inside the window still waits for it to end.
+    const now = new Date().toISOString();
+    await lc.server.deps.db.run(
+      sql`INSERT INTO alert_outbox (bug_id, project_id, kind, state, attempts, next_attempt_at, created_at)
+          VALUES (${id}, ${project}, 'recurring', 'pending', 0, ${now}, ${now})`,
+    );
     await sweep(lc);
     await time.settled(project);
-    expect(hooksFor(hook, project)).toHaveLength(1);
+    expect(hooksFor(hook, project)).toHaveLength(2);
     expect((await time.outbox(project)).at(-1)).toMatchObject({
-      kind: 'regression',
+      kind: 'recurring',
       state: 'pending',
       note: 'throttled: one alert per bug per window',
     });
 
-    await time.endWindow(id);
-    const result = await sweep(lc);
-    expect(result.alerts_sent).toBeGreaterThanOrEqual(1);
-    expect(hooksFor(hook, project)).toHaveLength(2);
-    expect(hooksFor(hook, project)[1]!.body).toMatchObject({
-      event: 'regression',
-      occurrences_since_last_alert: 2,
+    // So does nothing stop a failure inside the same window.
+    await setStatus(lc, id, 'FIXING');
+    await setStatus(lc, id, 'FAILED', 'tests still fail');
+    await waitFor(() => hooksFor(hook, project).length === 3);
+    expect(hooksFor(hook, project)[2]!.body).toMatchObject({
+      event: 'failed',
+      bug: { id, status: 'FAILED' },
     });
-    expect(slackFor(slack, project)[1]!.body.text).toContain('+2 since last alert');
   });
 });
 

@@ -3,6 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { type SQL, sql } from 'drizzle-orm';
 import type { LogCenterHandle } from '../helpers/server';
 
+/**
+ * The receivers below listen on loopback, which alert targets may not point at by default
+ * (SPEC §6): suites that post to them opt out as an on-premises setup would. The guard
+ * itself is tested without it (alerts.outbound.test.ts).
+ */
+export const LOOPBACK_TARGETS = { ALERT_ALLOW_PRIVATE_TARGETS: 'true' } as const;
+
 export interface Received {
   path: string;
   status: number;

@@ -73,3 +73,18 @@ describe('project editor', () => {
     expect(store.editor.creating.value).toBe(false);
   });
 });
+
+describe('projects model', () => {
+  it('loads every page of projects, for the filter and the projects page', async () => {
+    const many = Array.from({ length: 250 }, (_, i) => makeProject(`p${String(i).padStart(3, '0')}`));
+    const server = createFakeServer({ projects: many });
+    localStorage.setItem('log-center.token', server.token);
+    store = startStore('/projects', server);
+    await settle();
+    expect(store.projects.ids.value).toHaveLength(250);
+    expect(store.projects.ids.value.at(-1)).toBe('p249');
+    const pages = server.calls.filter((c) => c.path === '/api/v1/projects').map((c) => c.query.get('page'));
+    // Page 1 is the plain URL, as before pagination; the store loads the list twice here.
+    expect(new Set(pages)).toEqual(new Set([null, '2', '3', '4', '5']));
+  });
+});

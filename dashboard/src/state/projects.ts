@@ -13,8 +13,14 @@ export function createProjectsModel(api: Api) {
     loading.value = true;
     error.value = null;
     try {
-      const page = await api.listProjects();
-      items.value = page.items;
+      // The server answers pages (50 a page); the filter and the projects page need them all.
+      const all: Project[] = [];
+      for (let page = 1; ; page++) {
+        const answer = await api.listProjects(page);
+        all.push(...answer.items);
+        if (!answer.items.length || all.length >= answer.total) break;
+      }
+      items.value = all;
     } catch (cause) {
       error.value = cause;
       throw cause;

@@ -160,7 +160,11 @@ function route(server: FakeServer, method: string, url: URL, body: Record<string
   const path = url.pathname;
   const q = url.searchParams;
   if (method === 'GET' && path === '/api/v1/projects') {
-    return json(200, { items: server.projects, total: server.projects.length });
+    // Pages as the server does (routes/private/projects.ts), so models must follow them.
+    const page = Number(q.get('page') ?? 1);
+    const size = Math.min(Number(q.get('page_size') ?? 50), 200);
+    const items = server.projects.slice((page - 1) * size, page * size);
+    return json(200, { items, total: server.projects.length, page, page_size: size });
   }
   const projectMatch = /^\/api\/v1\/projects\/([^/]+)$/.exec(path);
   if (projectMatch) {

@@ -2,19 +2,29 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../../env';
 import { notFound } from '../../lib/errors';
-import { sendTestAlert } from '../../services/alerts';
+import { checkAlertSettings, sendTestAlert } from '../../services/alerts';
 import { getProject, getProjectRow, listProjects, upsertProject } from '../../services/projects';
 import { INGEST_KEY_PATTERN } from '../../services/sentry/auth';
-import { AlertSettingsSchema, errorResponse, json, ProjectIdParam, ProjectSchema } from '../schemas';
+import {
+  AlertSettingsSchema,
+  errorResponse,
+  json,
+  ProjectIdParam,
+  ProjectPageQuery,
+  ProjectPageSchema,
+  ProjectSchema,
+} from '../schemas';
 
 const list = createRoute({
   method: 'get',
   path: '/projects',
   tags: ['Projects'],
-  summary: 'List projects with bug counts',
+  summary: 'List projects with bug counts, a page at a time (by id)',
+  request: { query: ProjectPageQuery },
   responses: {
-    200: json(z.object({ items: z.array(ProjectSchema), total: z.number().int() }), 'Projects'),
+    200: json(ProjectPageSchema, 'A page of projects'),
     401: errorResponse('Missing or wrong bearer token'),
+    422: errorResponse('Invalid page'),
   },
 });
 
@@ -61,7 +71,7 @@ const put = createRoute({
   },
   responses: {
     200: json(ProjectSchema, 'Updated project'),
-    422: errorResponse('Invalid fields'),
+    422: errorResponse('Invalid fields, or a new project past MAX_PROJECTS (`project_limit`)'),
   },
 });
 
@@ -89,8 +99,7 @@ const baseUrl = (c: Context<AppEnv>) => c.var.deps.config.PUBLIC_URL ?? new URL(
 
 export const projectRoutes = new OpenAPIHono<AppEnv>()
   .openapi(list, async (c) => {
-    const items = await listProjects(c.var.deps.db, baseUrl(c));
-    return c.json({ items, total: items.length }, 200);
+    return c.json(await listProjects(c.var.deps.db, baseUrl(c), c.req.valid('query')), 200);
   })
   .openapi(get, async (c) => {
     const project = await getProject(c.var.deps.db, c.req.valid('param').id, baseUrl(c));
@@ -100,7 +109,9 @@ export const projectRoutes = new OpenAPIHono<AppEnv>()
   .openapi(put, async (c) => {
     const { id } = c.req.valid('param');
     const { deps } = c.var;
-    const project = await upsertProject(deps.db, id, c.req.valid('json'), baseUrl(c));
+    const body = c.req.valid('json');
+    checkAlertSettings(deps.config, body.alert_settings);
+    const project = await upsertProject(deps.db, id, body, baseUrl(c), deps.config.MAX_PROJECTS);
     deps.projectSettings.invalidate(id);
     deps.knownProjects.forget(id);
     return c.json(project!, 200);

@@ -1,6 +1,7 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { AppEnv } from '../../env';
-import { readLimited } from '../../lib/body';
+import { discardBody, readingBody, readLimited } from '../../lib/body';
 import { AppError, validationFailed } from '../../lib/errors';
 import { nowIso } from '../../lib/time';
 import { reportPreflight } from '../../middleware/cors';
@@ -8,6 +9,7 @@ import { ingestAnswer } from '../../services/ingest';
 import { ingestReport } from '../../services/ingest-pipeline';
 import { parseJsonLenient } from '../../services/json-repair';
 import { LIMITS, normaliseReport, RUNTIME_RULE, reportSchema } from '../../services/report';
+import { type ContentEncoding, decodeBody, parseContentEncoding } from '../../services/sentry/decode';
 import { errorResponse, json } from '../schemas';
 
 export const REPORT_PATH = '/api/v1/logs/report';
@@ -15,7 +17,52 @@ export const REPORT_PATH = '/api/v1/logs/report';
 export const reportRoutes = new OpenAPIHono<AppEnv>();
 reportRoutes.on('OPTIONS', REPORT_PATH, reportPreflight);
 
-const tooLarge = () => new AppError('payload_too_large', `Body exceeds ${LIMITS.bodyBytes} bytes (256 KiB)`);
+const tooLarge = (what = 'Body') =>
+  new AppError('payload_too_large', `${what} exceeds ${LIMITS.bodyBytes} bytes (256 KiB)`);
+
+/**
+ * How much of a refused body, beyond the 256 KiB limit, is read and dropped before the answer:
+ * a client still writing when the server answers and closes gets a connection reset, not the
+ * 413. A longer body is answered unread and may then see the reset.
+ */
+const DRAIN_BYTES = 1024 * 1024;
+
+/** Drops what is left of a body the request is refused for, then throws the refusal. */
+async function refuse(c: Context<AppEnv>, error: AppError, left: number): Promise<never> {
+  if (left <= LIMITS.bodyBytes + DRAIN_BYTES) await discardBody(c.req.raw.body, left);
+  throw error;
+}
+
+/**
+ * The body as text: at most 256 KiB as received and, once its Content-Encoding is undone, as
+ * decoded. A client that goes away mid-upload is not a server fault: logged at info, answered
+ * 400 (which nobody reads).
+ */
+async function readReport(c: Context<AppEnv>, encodings: readonly ContentEncoding[]): Promise<string> {
+  const declared = c.req.header('Content-Length');
+  if (declared !== undefined && Number(declared) > LIMITS.bodyBytes) {
+    return refuse(c, tooLarge(), Number(declared));
+  }
+  const where = { request_id: c.get('requestId'), path: c.req.path };
+  if (declared !== undefined && encodings.length === 0) return readingBody(() => c.req.text(), where);
+  let raw = await readingBody(
+    async () =>
+      declared !== undefined
+        ? new Uint8Array(await c.req.arrayBuffer())
+        : readLimited(c.req.raw.body, LIMITS.bodyBytes, tooLarge, DRAIN_BYTES),
+    where,
+  );
+  if (encodings.length) {
+    try {
+      raw = await decodeBody(raw, encodings, LIMITS.bodyBytes);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'payload_too_large')
+        throw tooLarge('Decompressed body');
+      throw error;
+    }
+  }
+  return new TextDecoder().decode(raw);
+}
 
 /**
  * The hot path is a plain handler, no middleware: wrapping the body stream (body-limit)
@@ -32,14 +79,20 @@ reportRoutes.post(REPORT_PATH, async (c) => {
     c.header('Access-Control-Allow-Credentials', 'true');
     c.header('Vary', 'Origin');
   }
-  const declared = c.req.header('Content-Length');
-  if (declared !== undefined && Number(declared) > LIMITS.bodyBytes) throw tooLarge();
+  // An encoding that cannot be undone is refused without parsing the body (what was sent is dropped).
+  let encodings: ContentEncoding[];
+  try {
+    encodings = parseContentEncoding(c.req.header('Content-Encoding'));
+  } catch (error) {
+    return refuse(
+      c,
+      error as AppError,
+      Number(c.req.header('Content-Length') ?? LIMITS.bodyBytes + DRAIN_BYTES),
+    );
+  }
   // sendBeacon callers cannot always set a content type, so the body is read as text
   // whatever the header says and parsed as JSON.
-  const text =
-    declared !== undefined
-      ? await c.req.text()
-      : new TextDecoder().decode(await readLimited(c.req.raw.body, LIMITS.bodyBytes, tooLarge));
+  const text = await readReport(c, encodings);
   if (!text.trim()) throw new AppError('invalid_json', 'Body is empty; send the report as a JSON object');
   const parsed = parseJsonLenient(text);
   if (!parsed.ok) throw new AppError('invalid_json', `Body is not valid JSON: ${parsed.reason}`);
@@ -72,9 +125,12 @@ reportRoutes.openAPIRegistry.registerPath({
       z.object({ message: z.string(), id: z.number().int(), status: z.string().optional() }),
       '"Log reported", "Log deduplicated" (with the current status) or "Regression detected, reopened"',
     ),
-    400: errorResponse('Body is not JSON (invalid_json)'),
+    400: errorResponse(
+      'Body is not JSON (invalid_json) or not the stream its Content-Encoding names (invalid_encoding)',
+    ),
     401: errorResponse('The project requires an ingest key'),
-    413: errorResponse('Body over 256 KiB (payload_too_large)'),
+    413: errorResponse('Body over 256 KiB, as sent or decompressed (payload_too_large)'),
+    415: errorResponse('Content-Encoding other than gzip, deflate or br (unsupported_encoding)'),
     422: errorResponse('Schema violation (validation_failed), one entry per field'),
     429: errorResponse('Over the project rate (rate_limited) or ingestion queue full; see Retry-After'),
   },

@@ -2,6 +2,7 @@ import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../../env';
+import { readingBody } from '../../lib/body';
 import { AppError } from '../../lib/errors';
 import { nowIso } from '../../lib/time';
 import { codeToStatus } from '../../middleware/errors';
@@ -94,10 +95,13 @@ async function ingest(c: Context<AppEnv>, kind: 'envelope' | 'store'): Promise<R
   }
   // A declared length within the limit is read in one go (as the report API does); a chunked
   // body (@sentry/node sends one) is read through a counter that stops at the limit.
-  const received =
-    declared >= 0
-      ? new Uint8Array(await c.req.arrayBuffer())
-      : await readRawBody(c.req.raw.body, SENTRY_LIMITS.bodyBytes);
+  const received = await readingBody(
+    async () =>
+      declared >= 0
+        ? new Uint8Array(await c.req.arrayBuffer())
+        : readRawBody(c.req.raw.body, SENTRY_LIMITS.bodyBytes),
+    { request_id: c.get('requestId'), path: c.req.path },
+  );
   const body = await decodeBody(received, encodings);
 
   const events: PendingEvent[] = [];

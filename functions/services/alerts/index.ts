@@ -16,7 +16,15 @@ export {
   outboxRowOf,
   retryDelayMs,
 } from './outbox';
-export { type AlertConfig, alertTargets, DEFAULT_EVENTS, hasAlertTarget, RECURRING_STATUSES } from './policy';
+export {
+  type AlertConfig,
+  alertTargets,
+  checkAlertSettings,
+  DEFAULT_EVENTS,
+  hasAlertTarget,
+  isOccurrence,
+  RECURRING_STATUSES,
+} from './policy';
 export { purgeSettledAlerts, queueRecurring, queueReviewReminders } from './producers';
 export type {
   WebhookBug,

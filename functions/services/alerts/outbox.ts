@@ -22,8 +22,9 @@ import {
   statusHistory,
 } from '../../../schema';
 import { batch, type Db } from '../../lib/db';
+import { checkTargetAtSend, type HostResolver } from '../../lib/outbound';
 import { yieldToEventLoop } from '../../lib/time';
-import { type AlertConfig, alertTargets, byPriority, suppressionReason } from './policy';
+import { type AlertConfig, alertTargets, byPriority, isOccurrence, suppressionReason } from './policy';
 import { slackDigest, slackMessage } from './render/slack';
 import type { AlertView } from './render/text';
 import { webhookDigest, webhookMessage } from './render/webhook';
@@ -34,6 +35,8 @@ export interface FlushOptions {
   fetch?: typeof fetch;
   /** Per POST; a receiver that hangs costs this much of a background task, never a request. */
   timeoutMs?: number;
+  /** Stands in for the DNS resolver the Node server installs (tests). */
+  resolve?: HostResolver | null;
   log?: (line: Record<string, unknown>) => void;
 }
 
@@ -63,7 +66,15 @@ const MAX_PASSES = 10;
 export const retryDelayMs = (attempts: number) =>
   Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempts - 1));
 
-export type PostResult = { ok: true } | { ok: false; error: string; retryAfterMs?: number };
+/**
+ * `error` is what a caller may see and what the outbox keeps: a status or a generic phrase,
+ * never the receiver's answer or the network error (which would tell a token holder what
+ * listens where). `detail` is for the server log.
+ */
+export type PostResult = { ok: true } | { ok: false; error: string; detail: string; retryAfterMs?: number };
+
+export const DELIVERY_FAILED = 'delivery failed';
+export const TARGET_REFUSED = 'target refused: private address';
 
 function describeError(error: unknown): string {
   if (error instanceof Error) {
@@ -74,30 +85,49 @@ function describeError(error: unknown): string {
   return String(error);
 }
 
-export async function post(
-  url: string,
-  body: unknown,
-  fetchImpl: typeof fetch,
-  timeoutMs: number,
-): Promise<PostResult> {
+export interface PostOptions {
+  fetch: typeof fetch;
+  timeoutMs: number;
+  /** ALERT_ALLOW_PRIVATE_TARGETS: skip the private-address checks. */
+  allowPrivate?: boolean;
+  /** Resolves the target's name so its addresses can be checked; default: the installed one (Node). */
+  resolve?: HostResolver | null;
+}
+
+export async function post(url: string, body: unknown, options: PostOptions): Promise<PostResult> {
   try {
-    const res = await fetchImpl(url, {
+    const checked = await checkTargetAtSend(url, options);
+    if (!checked.ok)
+      return {
+        ok: false,
+        error: checked.problem === 'private' ? TARGET_REFUSED : DELIVERY_FAILED,
+        detail: checked.detail,
+      };
+    const res = await options.fetch(url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'User-Agent': 'log-center-alerts' },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
+      // A redirect could lead anywhere, the private network included: it counts as a failure.
+      redirect: 'manual',
+      signal: AbortSignal.timeout(options.timeoutMs),
     });
-    // Read the answer either way so the connection is free for the next message.
-    const answer = await res.text().catch(() => '');
+    // The answer is never read: nothing of it is shown or kept, and a receiver that streams
+    // forever must not hold the flush until the timeout.
+    await res.body?.cancel().catch(() => {});
     if (res.ok) return { ok: true };
+    if (res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400)) {
+      const status = res.status || 'redirect';
+      return { ok: false, error: `HTTP ${status} (redirects are not followed)`, detail: `HTTP ${status}` };
+    }
     const retryAfter = Number(res.headers.get('Retry-After'));
     return {
       ok: false,
-      error: `HTTP ${res.status}${answer ? ` ${answer.slice(0, 200)}` : ''}`,
+      error: `HTTP ${res.status}`,
+      detail: `HTTP ${res.status}`,
       ...(retryAfter > 0 && { retryAfterMs: retryAfter * 1000 }),
     };
   } catch (error) {
-    return { ok: false, error: describeError(error) };
+    return { ok: false, error: DELIVERY_FAILED, detail: describeError(error) };
   }
 }
 
@@ -257,8 +287,10 @@ class Settlement {
 
 /**
  * Drops what should not be sent and applies the per-bug throttle: inside the window of a
- * bug's last alert its rows wait for the window to end, then go out as one message that
- * counts what happened meanwhile. Answers each sendable bug's rows, most telling first.
+ * bug's last alert its occurrence rows wait for the window to end, then go out as one
+ * message that counts what happened meanwhile. A change of state is never held: it goes out
+ * at once and carries the occurrence rows waiting with it. Answers each sendable bug's rows,
+ * most telling first.
  */
 function applyThrottle(run: Run, fresh: AlertRow[]): AlertRow[][] {
   const byBug = new Map<number, AlertRow[]>();
@@ -280,7 +312,12 @@ function applyThrottle(run: Run, fresh: AlertRow[]): AlertRow[][] {
     const ends = previous ? Date.parse(previous.lastAlertAt) + windowMs : 0;
     // A row that already holds the window is one whose flush died mid-send: it goes on.
     const holdsWindow = rows.some((r) => r.id === previous?.alertId);
-    if (windowMs > 0 && ends > run.now.getTime() && !holdsWindow) {
+    if (
+      windowMs > 0 &&
+      ends > run.now.getTime() &&
+      !holdsWindow &&
+      !rows.some((r) => !isOccurrence(r.kind))
+    ) {
       run.settle.hold(rows, ends, 'throttled: one alert per bug per window');
     } else {
       open.push(rows);
@@ -346,6 +383,10 @@ async function takeWindows(run: Run, open: AlertRow[][]): Promise<AlertRow[][][]
   const windowMs = run.config.ALERT_THROTTLE_MINUTES * 60_000;
   const windowStart = new Date(now.getTime() - windowMs).toISOString();
   const takes = drafts.flat().filter((rows) => ctx.throttles.get(rows[0]!.bugId)?.alertId !== rows[0]!.id);
+  // A change of state takes the window whether or not it is free (it restarts it, so the
+  // occurrences it reports are not reported again at once); occurrence alerts only take a
+  // free one, so of two flushes racing for the same bug exactly one goes ahead.
+  const urgent = (rows: AlertRow[]) => rows.some((r) => !isOccurrence(r.kind));
   const bugWindows = await whenFree(() =>
     batch(
       db,
@@ -370,7 +411,7 @@ async function takeWindows(run: Run, open: AlertRow[][]): Promise<AlertRow[][][]
               alertId: lead.id,
               recurringStreak: recurring ? sql`${alertThrottle.recurringStreak} + 1` : 0,
             },
-            ...(windowMs > 0 && { setWhere: lte(alertThrottle.lastAlertAt, windowStart) }),
+            ...(windowMs > 0 && !urgent(rows) && { setWhere: lte(alertThrottle.lastAlertAt, windowStart) }),
           })
           .returning({ bugId: alertThrottle.bugId });
       }),
@@ -438,6 +479,13 @@ async function render(run: Run, drafts: AlertRow[][][]): Promise<Message[]> {
   });
 }
 
+export const postOptionsOf = (config: AlertConfig, options: FlushOptions): PostOptions => ({
+  fetch: options.fetch ?? fetch,
+  timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  allowPrivate: config.ALERT_ALLOW_PRIVATE_TARGETS ?? false,
+  ...(options.resolve !== undefined && { resolve: options.resolve }),
+});
+
 /** Posts a message to every target that has not taken it yet, then settles its rows. */
 async function deliver(run: Run, message: Message, options: FlushOptions) {
   const { lead, merged, payload } = message;
@@ -452,19 +500,21 @@ async function deliver(run: Run, message: Message, options: FlushOptions) {
   }
   if (merged.length) settle.suppress(merged, `merged into alert #${lead.id}`);
 
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const postOptions = postOptionsOf(run.config, options);
   const outcomes = await Promise.all(
     due.map(async (target) => ({
       target,
-      outcome: await post(targets[target]!, payload[target], options.fetch ?? fetch, timeoutMs),
+      outcome: await post(targets[target]!, payload[target], postOptions),
     })),
   );
   const errors: string[] = [];
+  const details: string[] = [];
   let retryAfterMs = 0;
   for (const { target, outcome } of outcomes) {
     if (outcome.ok) delivered.add(target);
     else {
       errors.push(`${target}: ${outcome.error}`);
+      details.push(`${target}: ${outcome.detail}`);
       retryAfterMs = Math.max(retryAfterMs, outcome.retryAfterMs ?? 0);
     }
   }
@@ -479,16 +529,24 @@ async function deliver(run: Run, message: Message, options: FlushOptions) {
     ...(message.size > 1 && { digest_of: message.size }),
   };
   const error = errors.join('; ');
+  const detail = details.join('; ');
   if (!errors.length) {
     settle.settle(lead, 'sent', { ...written, sentAt: now.toISOString(), lastError: null });
     log({ level: 'info', msg: 'alert sent', ...fields, targets: [...delivered] });
   } else if (attempts >= ALERT_MAX_ATTEMPTS) {
     settle.settle(lead, 'dead', { ...written, lastError: error });
-    log({ level: 'error', msg: 'alert dead', ...fields, attempts, error });
+    log({ level: 'error', msg: 'alert dead', ...fields, attempts, error: detail });
   } else {
     const next = new Date(now.getTime() + Math.max(retryDelayMs(attempts), retryAfterMs)).toISOString();
     settle.settle(lead, 'retrying', { ...written, nextAttemptAt: next, lastError: error });
-    log({ level: 'warn', msg: 'alert delivery failed', ...fields, attempts, next_attempt_at: next, error });
+    log({
+      level: 'warn',
+      msg: 'alert delivery failed',
+      ...fields,
+      attempts,
+      next_attempt_at: next,
+      error: detail,
+    });
   }
 }
 
@@ -614,7 +672,7 @@ export function outboxRowOf(kind: AlertKind, at: string) {
   };
 }
 
-function logLine(line: Record<string, unknown>) {
+export function logLine(line: Record<string, unknown>) {
   const text = JSON.stringify(line);
   if (line.level === 'error') console.error(text);
   else if (line.level === 'warn') console.warn(text);

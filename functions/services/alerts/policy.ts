@@ -4,11 +4,14 @@
  */
 import type { AlertKind, AlertRow, AlertSettings, AlertTarget, BugRow } from '../../../schema';
 import type { Config } from '../../lib/config';
+import { type FieldError, validationFailed } from '../../lib/errors';
+import { PROBLEM_TEXT, targetProblem } from '../../lib/outbound';
 
 export type AlertConfig = Pick<
   Config,
   'SLACK_WEBHOOK_URL' | 'ALERT_WEBHOOK_URL' | 'PUBLIC_URL' | 'ALERT_THROTTLE_MINUTES'
->;
+> &
+  Partial<Pick<Config, 'ALERT_ALLOW_PRIVATE_TARGETS'>>;
 
 export type Targets = Partial<Record<AlertTarget, string>>;
 
@@ -37,6 +40,14 @@ const SWITCH_OF: Record<AlertKind, EventSwitch | null> = {
   reminder: null,
   recurring: 'new_bug',
 };
+
+/**
+ * Occurrence alerts share a bug's throttle window; every other kind is a change of state
+ * (regression, FAILED, PR opened, a review waiting) and goes out at once, even a minute
+ * after the bug's last alert (SPEC §6).
+ */
+const OCCURRENCE_KINDS: ReadonlySet<AlertKind> = new Set(['new_bug', 'recurring']);
+export const isOccurrence = (kind: AlertKind) => OCCURRENCE_KINDS.has(kind);
 
 /** Bugs still worth a "still occurring" alert: nobody has shipped a fix for them yet. */
 export const RECURRING_STATUSES = ['NEW', 'FIXING', 'FAILED'] as const;
@@ -80,6 +91,21 @@ export function alertTargets(config: AlertConfig, settings: AlertSettings | null
   if (slack) targets.slack = slack;
   if (webhook) targets.webhook = webhook;
   return targets;
+}
+
+/**
+ * Refuses a project's alert targets that point at this machine, the private network or a
+ * metadata service, unless ALERT_ALLOW_PRIVATE_TARGETS is set. The scheme is the schema's
+ * to check; this is the half that depends on the configuration.
+ */
+export function checkAlertSettings(config: AlertConfig, settings: AlertSettings | null | undefined): void {
+  const problems: FieldError[] = [];
+  for (const field of ['slack_webhook_url', 'alert_webhook_url'] as const) {
+    const url = settings?.[field]?.trim();
+    const problem = url && targetProblem(url, config.ALERT_ALLOW_PRIVATE_TARGETS);
+    if (problem) problems.push({ path: `alert_settings.${field}`, message: PROBLEM_TEXT[problem] });
+  }
+  if (problems.length) throw validationFailed(problems);
 }
 
 export const hasAlertTarget = (config: AlertConfig, settings: AlertSettings | null | undefined) =>

@@ -1,10 +1,14 @@
 import type { AlertTarget, ProjectRow } from '../../../schema';
-import { DEFAULT_TIMEOUT_MS, type FlushOptions, post } from './outbox';
+import { type FlushOptions, logLine, post, postOptionsOf } from './outbox';
 import { type AlertConfig, alertTargets } from './policy';
 import { slackTestMessage } from './render/slack';
 import { webhookTestMessage } from './render/webhook';
 
-/** Posts a test message to a project's targets now, so a person can check the setup. */
+/**
+ * Posts a test message to a project's targets now, so a person can check the setup. The
+ * answer says only whether each target took it (a status at most); why it did not is in the
+ * server log, so the route cannot be used to probe what listens where.
+ */
 export async function sendTestAlert(
   config: AlertConfig,
   project: ProjectRow,
@@ -16,16 +20,14 @@ export async function sendTestAlert(
     slack: slackTestMessage(named, config),
     webhook: webhookTestMessage(named, config),
   };
-  const fetchImpl = options.fetch ?? fetch;
+  const postOptions = postOptionsOf(config, options);
+  const log = options.log ?? logLine;
   return Promise.all(
     (Object.keys(targets) as AlertTarget[]).map(async (target) => {
-      const outcome = await post(
-        targets[target]!,
-        bodies[target],
-        fetchImpl,
-        options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      );
-      return outcome.ok ? { target, ok: true } : { target, ok: false, error: outcome.error };
+      const outcome = await post(targets[target]!, bodies[target], postOptions);
+      if (outcome.ok) return { target, ok: true };
+      log({ level: 'warn', msg: 'test alert failed', project_id: project.id, target, error: outcome.detail });
+      return { target, ok: false, error: outcome.error };
     }),
   );
 }

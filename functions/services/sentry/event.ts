@@ -1,5 +1,6 @@
 import { AppError } from '../../lib/errors';
 import { type Level, normaliseLevel } from '../../lib/vocabulary';
+import { printableReason } from '../json-repair';
 import {
   computeFingerprint,
   filterSecrets,
@@ -38,7 +39,7 @@ export function parseEventJson(bytes: Uint8Array): Json {
         )
       : JSON.parse(source);
   } catch (error) {
-    throw new AppError('invalid_json', `Event is not JSON: ${(error as Error).message}`);
+    throw new AppError('invalid_json', `Event is not JSON: ${printableReason((error as Error).message)}`);
   }
   if (!isObject(value)) throw new AppError('invalid_json', 'Event is not a JSON object');
   return value;
@@ -218,7 +219,14 @@ function tagsOf(value: unknown): Json | undefined {
   if (!Array.isArray(value)) return undefined;
   const out: Json = {};
   for (const pair of value) {
-    if (Array.isArray(pair) && typeof pair[0] === 'string') out[pair[0]] = pair[1];
+    // defineProperty, so a `__proto__` tag stays a tag instead of setting the prototype.
+    if (Array.isArray(pair) && typeof pair[0] === 'string')
+      Object.defineProperty(out, pair[0], {
+        value: pair[1],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
   return out;
 }
