@@ -1,10 +1,10 @@
-import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { AppEnv, Deps } from './env';
 import { issuesToFieldErrors, validationFailed } from './lib/errors';
 import { notFoundRoute, onError } from './middleware/errors';
+import { noSniff } from './middleware/headers';
 import { PRIVATE_BASE, privateRouter } from './routes/private';
 import { publicRouter } from './routes/public';
 import { REPORT_PATH } from './routes/public/report';
@@ -26,6 +26,8 @@ export function createApp(resolveDeps: DepsResolver) {
     },
   });
 
+  // Every answer, the dashboard's and /docs included (docs/api.md, limits).
+  app.use('*', noSniff);
   // Reports skip the request-id middleware (a measurable share of the hot path); their
   // errors still get an id from onError.
   app.use('*', (c, next) => (c.req.path === REPORT_PATH ? next() : requestId()(c, next)));
@@ -37,7 +39,7 @@ export function createApp(resolveDeps: DepsResolver) {
   app.notFound(notFoundRoute);
 
   // The document is built from the registry when asked for, so it lists the private routes
-  // mounted below too; it is public, like the page that shows it.
+  // mounted below too; it is public, like the page that shows it (/docs, routes/public/docs.ts).
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {
@@ -47,7 +49,6 @@ export function createApp(resolveDeps: DepsResolver) {
     },
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'Log Center API' }));
 
   return app.route('/', publicRouter).route(PRIVATE_BASE, privateRouter);
 }

@@ -38,11 +38,11 @@ export interface ServerOptions {
   sweepIntervalMs?: number;
   /** How often alerts that waited out a window or a retry delay are sent; 0 disables the timer. */
   alertFlushIntervalMs?: number;
-  /** Limits on slow clients (SPEC §7); tests shorten them. */
+  /** Limits on slow clients (docs/api.md, limits); tests shorten them. */
   timeouts?: Partial<SlowClientTimeouts>;
 }
 
-/** How long a client may take, in milliseconds (SPEC §7). */
+/** How long a client may take, in milliseconds (docs/api.md, limits). */
 export interface SlowClientTimeouts {
   /** From a request's first byte to the end of its headers. */
   headersMs: number;
@@ -221,7 +221,7 @@ export async function createNodeApp(options: Omit<ServerOptions, 'host' | 'port'
 }
 
 /**
- * node:http's own limits, set to SPEC §7. Node checks for expired requests on an interval
+ * node:http's own limits, set to docs/api.md, limits. Node checks for expired requests on an interval
  * (30 s by default), so a 30 s limit could hold a socket for a minute; checking at a quarter
  * of the shortest limit (at most every second) keeps the overshoot small.
  */

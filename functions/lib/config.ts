@@ -47,7 +47,7 @@ export const configSchema = z.object({
   /** Default per-project ingestion rate; 0 disables the limit. */
   RATE_LIMIT_PER_MINUTE: intWithDefault(6000),
   DEFAULT_LEASE_SECONDS: intWithDefault(1800),
-  /** Projects that reports may create on their own (SPEC §7); PUT creates past it neither. */
+  /** Projects that reports may create on their own (docs/api.md, limits); PUT creates past it neither. */
   MAX_PROJECTS: intWithDefault(1000),
 });
 

@@ -1,5 +1,5 @@
 /**
- * Per-key state held in memory must stay bounded however many keys clients invent (SPEC §7):
+ * Per-key state held in memory must stay bounded however many keys clients invent (docs/api.md, limits):
  * a Map in insertion order where a read moves the key to the back, so the key evicted at the
  * bound is the one least recently used. A dependency would weigh more in the Worker bundle
  * than these few lines.

@@ -1,7 +1,7 @@
 /**
  * Guards for outbound requests whose URL someone else chose (alert targets): whoever holds
  * the API token must not be able to make the server reach its own loopback, the private
- * network or a cloud metadata endpoint (SPEC §6). Pure checks, usable on both runtimes; the
+ * network or a cloud metadata endpoint (docs/lifecycle-and-alerts.md). Pure checks, usable on both runtimes; the
  * DNS half is a resolver the Node server installs (the Worker has no DNS API).
  */
 

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 
 /**
- * Response headers for pages (SPEC §7). Kept free of runtime imports: the dashboard's Vite
+ * Response headers for pages (docs/api.md, limits). Kept free of runtime imports: the dashboard's Vite
  * config reads the same policy to write the Cloudflare Pages `_headers` file, so the Node
  * server and Pages send one policy.
  */

@@ -116,7 +116,7 @@ export const BugDetailSchema = BugSchema.extend({
 
 /**
  * An alert target: http(s) only, stated as a pattern so the document says it too. Private
- * hosts are refused by the route, since ALERT_ALLOW_PRIVATE_TARGETS decides (SPEC §6).
+ * hosts are refused by the route, since ALERT_ALLOW_PRIVATE_TARGETS decides (docs/lifecycle-and-alerts.md).
  */
 const AlertTargetUrl = z
   .string()
@@ -189,7 +189,7 @@ export const pageOf = <T extends z.ZodType>(item: T, name: string) =>
 
 export const ProjectPageSchema = pageOf(ProjectSchema, 'ProjectPage');
 
-/** `page_size` ≤ 200 as every list (SPEC §7); old readers that ignore paging see the first page. */
+/** `page_size` ≤ 200 as every list (docs/api.md, limits); old readers that ignore paging see the first page. */
 export const ProjectPageQuery = z.object({
   page: z.coerce.number().int().min(1).default(1),
   page_size: z.coerce.number().int().min(1).max(200).default(50),

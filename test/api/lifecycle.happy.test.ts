@@ -297,6 +297,7 @@ describe('API docs', () => {
     }
     const page = await lc.fetch('/docs');
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('/openapi.json');
+    expect(await page.text()).toContain('/docs/init.js');
+    expect(await (await lc.fetch('/docs/init.js')).text()).toContain('/openapi.json');
   });
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,18 @@ const output = (r: Exit) => (r.stdout + r.stderr).trimEnd();
 
 let lc: LogCenterHandle;
 let dir: string;
+// The script needs curl and jq, as the CI runners it is made for have them; without them
+// every case below would fail on an empty output, so say what is missing once instead.
+beforeAll(() => {
+  for (const tool of ['curl', 'jq']) {
+    try {
+      execFileSync(tool, ['--version'], { stdio: 'ignore' });
+    } catch {
+      throw new Error(`${tool} is needed by report-cicd-error.sh and its tests: apt-get install ${tool}`);
+    }
+  }
+});
+
 beforeAll(async () => {
   lc = await startLogCenter();
   dir = mkdtempSync(join(tmpdir(), 'cicd-report-'));

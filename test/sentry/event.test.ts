@@ -59,7 +59,7 @@ describe('an exception event from @sentry/node', () => {
     ]);
   });
 
-  it('keeps the SPEC context fields, with the request cut to url and method and secrets filtered', () => {
+  it('keeps the documented context fields, with the request cut to url and method and secrets filtered', () => {
     const { context } = report;
     expect(context).toMatchObject({
       event_id: EVENT_ID,

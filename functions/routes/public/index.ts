@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { apiCors } from '../../middleware/cors';
+import { docsRoutes } from './docs';
 import { healthRoutes } from './health';
 import { reportRoutes } from './report';
 import { sentryRoutes } from './sentry';
@@ -22,4 +23,5 @@ export const publicRouter = open
   .route('/', healthRoutes)
   .route('/', reportRoutes)
   .route('/', webhookRoutes)
-  .route('/', sentryRoutes);
+  .route('/', sentryRoutes)
+  .route('/', docsRoutes);

@@ -176,7 +176,7 @@ const handler = (kind: 'envelope' | 'store') => async (c: Context<AppEnv>) => {
 };
 
 /**
- * Sentry SDK ingestion (SPEC §8). Not behind the API token: the DSN key is the credential.
+ * Sentry SDK ingestion (docs/sentry.md). Not behind the API token: the DSN key is the credential.
  * Every answer, errors included, is built here so it carries Relay's CORS headers.
  */
 export const sentryRoutes = new OpenAPIHono<AppEnv>();

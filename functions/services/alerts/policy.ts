@@ -44,7 +44,7 @@ const SWITCH_OF: Record<AlertKind, EventSwitch | null> = {
 /**
  * Occurrence alerts share a bug's throttle window; every other kind is a change of state
  * (regression, FAILED, PR opened, a review waiting) and goes out at once, even a minute
- * after the bug's last alert (SPEC §6).
+ * after the bug's last alert (docs/lifecycle-and-alerts.md).
  */
 const OCCURRENCE_KINDS: ReadonlySet<AlertKind> = new Set(['new_bug', 'recurring']);
 export const isOccurrence = (kind: AlertKind) => OCCURRENCE_KINDS.has(kind);

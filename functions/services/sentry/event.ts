@@ -270,7 +270,7 @@ export interface SentryReport {
 }
 
 /**
- * A Sentry event as a Log Center report (SPEC §8 "Event → bug" and "Grouping"), through the
+ * A Sentry event as a Log Center report (docs/sentry.md "Event → bug" and "Grouping"), through the
  * same secret filtering, truncation and normalisation as the report API.
  */
 export function normaliseSentryEvent(event: Json, options: SentryEventOptions): SentryReport {

@@ -1,6 +1,6 @@
 const MiB = 1024 * 1024;
 
-/** SPEC §8 limits: what arrives, what it may inflate to, and one event within it. */
+/** docs/sentry.md limits: what arrives, what it may inflate to, and one event within it. */
 export const SENTRY_LIMITS = {
   /** The body as received, compressed or not. */
   bodyBytes: 1 * MiB,
