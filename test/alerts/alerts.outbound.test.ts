@@ -11,7 +11,7 @@ import { runtimeReport } from '../helpers/payloads';
 import { type LogCenterHandle, testServerOptions, uniqueProject } from '../helpers/server';
 import { clock, LOOPBACK_TARGETS, Receiver, setAlertSettings, waitFor } from './support';
 
-// SPEC §6: alert targets are outbound requests chosen by whoever holds the API token. This
+// docs/lifecycle-and-alerts.md: alert targets are outbound requests chosen by whoever holds the API token. This
 // server runs WITHOUT ALERT_ALLOW_PRIVATE_TARGETS, as `npm start` does by default.
 
 const receiver = new Receiver();

@@ -93,7 +93,7 @@ describe('a receiver that is down', () => {
       expect(dead).toBe(1);
       const [row] = await time.outbox(project);
       expect(row).toMatchObject({ state: 'dead', attempts: 10 });
-      // The status only: the receiver's answer is never kept (SPEC §6).
+      // The status only: the receiver's answer is never kept (docs/lifecycle-and-alerts.md).
       expect(row!.last_error).toBe('slack: HTTP 500; webhook: HTTP 500');
       await time.retryNow(project);
       await sweep(lc);

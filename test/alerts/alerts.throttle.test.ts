@@ -117,7 +117,7 @@ describe('regression', () => {
     expect(text).toContain('*Regressions*\\n1');
   });
 
-  // SPEC §6: a change of state is news, not noise. This case used to expect the regression
+  // docs/lifecycle-and-alerts.md: a change of state is news, not noise. This case used to expect the regression
   // held until the window of the bug's first alert ended; it now expects it at once.
   it('sends a regression inside the window at once, with the count; occurrence alerts stay held', async () => {
     const project = uniqueProject('regress');

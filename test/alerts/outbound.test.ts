@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { checkTargetAtSend, isPrivateAddress, targetProblem } from '../../functions/lib/outbound';
 import { post } from '../../functions/services/alerts/outbox';
 
-// The address rules of SPEC §6, without a server: what a URL as written points at, and what
+// The address rules of docs/lifecycle-and-alerts.md, without a server: what a URL as written points at, and what
 // a name resolves to at send time.
 
 const REFUSED = [

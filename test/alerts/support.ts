@@ -5,7 +5,7 @@ import type { LogCenterHandle } from '../helpers/server';
 
 /**
  * The receivers below listen on loopback, which alert targets may not point at by default
- * (SPEC §6): suites that post to them opt out as an on-premises setup would. The guard
+ * (docs/lifecycle-and-alerts.md): suites that post to them opt out as an on-premises setup would. The guard
  * itself is tested without it (alerts.outbound.test.ts).
  */
 export const LOOPBACK_TARGETS = { ALERT_ALLOW_PRIVATE_TARGETS: 'true' } as const;

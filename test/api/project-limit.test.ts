@@ -9,7 +9,7 @@ import { bodyAs, type LogCenterHandle, startLogCenter } from '../helpers/server'
 import { nodeEnvelope } from '../sentry/fixtures';
 
 /**
- * SPEC §7: reports create projects only up to MAX_PROJECTS. The real server is used because
+ * docs/api.md, limits: reports create projects only up to MAX_PROJECTS. The real server is used because
  * the point is the group-commit batch: many new ids arrive together and must be counted
  * inside the write, one report of a batch refused while the others are stored.
  */

@@ -5,7 +5,7 @@ import { startLogCenterApp } from '../helpers/app';
 import { runtimeReport } from '../helpers/payloads';
 import { bodyAs, type LogCenterHandle } from '../helpers/server';
 
-/** SPEC §7: every list paginates, GET /api/v1/projects included (it once grew to 1 MiB). */
+/** docs/api.md, limits: every list paginates, GET /api/v1/projects included (it once grew to 1 MiB). */
 describe('GET /api/v1/projects pages', () => {
   let lc: LogCenterHandle;
   const ids = Array.from({ length: 250 }, (_, i) => `page_${String(i).padStart(3, '0')}`);

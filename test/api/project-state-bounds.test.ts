@@ -4,7 +4,7 @@ import { ProjectCache } from '../../functions/services/ingest';
 import { ProjectSettingsCache, RateLimiter } from '../../functions/services/ingest-gate';
 import { openTempDatabase } from '../helpers/database';
 
-/** SPEC §7: per-project state in memory is bounded however many ids clients invent. */
+/** docs/api.md, limits: per-project state in memory is bounded however many ids clients invent. */
 describe('bounded per-project state', () => {
   it('LruMap keeps its bound and evicts the least recently used key', () => {
     const map = new LruMap<string, number>(3);

@@ -8,7 +8,7 @@ import { startLogCenterApp } from '../helpers/app';
 import { runtimeReport } from '../helpers/payloads';
 import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
 
-// SPEC §7 on the report endpoint: linear text work, compressed bodies, a 413 the client can
+// docs/api.md, limits on the report endpoint: linear text work, compressed bodies, a 413 the client can
 // read, quiet logs for aborted uploads, and context keys that are data, not prototypes.
 let lc: LogCenterHandle;
 let wire: LogCenterHandle;

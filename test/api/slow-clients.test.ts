@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TIMEOUTS, type RunningServer, startServer } from '../../functions/server';
 import { testServerOptions } from '../helpers/server';
 
-/** The limits under test, short so the suite runs in seconds; the defaults are SPEC §7's. */
+/** The limits under test, short so the suite runs in seconds; the defaults are docs/api.md, limits's. */
 const LIMIT_MS = 1_000;
 /** Node checks limits on an interval; what a client may wait past a limit before it is cut off. */
 const SLACK_MS = 1_000;
@@ -55,7 +55,7 @@ async function rawClient(): Promise<RawClient> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('slow clients (SPEC §7)', () => {
+describe('slow clients (docs/api.md, limits)', () => {
   it('keeps the limits the spec sets by default', () => {
     expect(DEFAULT_TIMEOUTS).toEqual({ headersMs: 30_000, requestMs: 30_000, keepAliveMs: 5_000 });
   });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium } from '../helpers/browser';
+import { launchChromium } from '../helpers/browser';
 import { cicdReport, deploymentReport, runtimeReport } from '../helpers/payloads';
 import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
 import { buildDashboard, bundleSizes, DIST, serveStatic } from './build';
@@ -123,7 +123,7 @@ async function api<T>(path: string): Promise<T> {
 const rowIds = (p: Page, scope = 'body') =>
   p.$$eval(`${scope} tr[data-bug-id]`, (rows) => rows.map((r) => Number(r.getAttribute('data-bug-id'))));
 
-describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
+describe('dashboard in Chromium', () => {
   beforeAll(async () => {
     buildDashboard();
     // A Pages-style deployment: the dashboard on its own origin, allowed by CORS_ORIGINS.
@@ -133,7 +133,7 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     buildDashboard({ outDir: pagesDir, apiBase: lc.url });
     await seed();
     browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
     page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(String(error)));
     page.on('console', (message) => {
@@ -149,7 +149,7 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
   });
 
   it('shows only the login form without a valid token', async () => {
-    const stranger = await browser.newContext();
+    const stranger = await browser.newContext({ locale: 'zh-CN' });
     const p = await stranger.newPage();
     await p.goto(`${lc.url}/bugs/${ids.runtime}`);
     await p.getByRole('heading', { name: '登录 Log Center' }).waitFor();
@@ -302,7 +302,7 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
   });
 
   it('works from another origin when built with VITE_API_BASE_URL (Cloudflare Pages)', async () => {
-    const remote = await browser.newContext();
+    const remote = await browser.newContext({ locale: 'zh-CN' });
     const p = await remote.newPage();
     const apiCalls: string[] = [];
     p.on('request', (req) => {

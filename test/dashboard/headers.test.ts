@@ -12,7 +12,7 @@ import { runtimeReport } from '../helpers/payloads';
 import { testServerOptions, uniqueProject } from '../helpers/server';
 import { buildDashboard } from './build';
 
-/** What SPEC §7 asks of the dashboard's answers, on the Node server and on Pages alike. */
+/** What docs/api.md, limits asks of the dashboard's answers, on the Node server and on Pages alike. */
 const DASHBOARD_HEADERS = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',

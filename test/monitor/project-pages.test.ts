@@ -7,7 +7,7 @@ import { LogCenterClient } from '../../monitor/src/reporter';
 import { projects } from '../../schema';
 import { type LogCenterHandle, startLogCenter } from '../helpers/server';
 
-/** GET /api/v1/projects answers pages (SPEC §7); the monitor must map apps on every page. */
+/** GET /api/v1/projects answers pages (docs/api.md, limits); the monitor must map apps on every page. */
 describe('project mapping over a paginated project list', () => {
   let lc: LogCenterHandle;
   beforeAll(async () => {

@@ -13,24 +13,37 @@ const loaders: Record<Lang, () => Promise<Messages>> = {
   en: async () => (await import('../i18n/en')).en,
 };
 
-/** Chinese first: the team that reads this board reads Chinese. English is one click away. */
-export function createI18n(storage: Storage) {
+/** The browser's choice on a first visit: any Chinese in its list means Chinese, else English. */
+export const langFromBrowser = (languages: readonly string[]): Lang =>
+  languages.some((tag) => /^zh/i.test(tag)) ? 'zh' : 'en';
+
+/**
+ * The language the visitor chose with the toggle wins; until they choose, the browser's
+ * languages decide, so a newcomer whose browser reads English is not met with Chinese.
+ */
+export function createI18n(storage: Storage, languages: readonly string[]) {
   const lang = signal<Lang>('zh');
   const dictionary = signal<Messages>(zh);
   const t = computed(() => dictionary.value);
   const locale = computed(() => locales[lang.value]);
 
-  async function setLang(next: Lang) {
+  async function load(next: Lang) {
     const messages = await loaders[next]();
-    storage.setItem(LANG_KEY, next);
     // Both change together, so no screen mixes one language's words with the other's dates.
     dictionary.value = messages;
     lang.value = next;
   }
 
+  /** The toggle: remembered, so the next visit opens in it whatever the browser says. */
+  async function setLang(next: Lang) {
+    await load(next);
+    storage.setItem(LANG_KEY, next);
+  }
+
   const stored = storage.getItem(LANG_KEY);
-  /** Settles once the stored language is ready, so the first paint is already in it. */
-  const ready = stored === 'en' ? setLang('en').catch(() => {}) : Promise.resolve();
+  const first = stored === 'zh' || stored === 'en' ? stored : langFromBrowser(languages);
+  /** Settles once the first language is ready, so the first paint is already in it. */
+  const ready = first === 'en' ? load('en').catch(() => {}) : Promise.resolve();
 
   return { lang, t, locale, setLang, ready };
 }

@@ -16,6 +16,8 @@ export interface StoreEnv {
   /** API origin; empty for the page's own origin. */
   apiBase: string;
   fetch?: typeof fetch;
+  /** The visitor's preferred languages; `window.navigator.languages` unless given. */
+  languages?: readonly string[];
 }
 
 /**
@@ -23,7 +25,7 @@ export interface StoreEnv {
  * signals and call actions; the store decides what to load when the page changes.
  */
 export function createStore(env: StoreEnv) {
-  const i18n = createI18n(env.storage);
+  const i18n = createI18n(env.storage, env.languages ?? env.window.navigator.languages);
   const router = createRouter(env.window);
   const session = createSession(env.storage);
   const api = createApi({

@@ -4,7 +4,14 @@ import { createFakeServer, type FakeServer } from './fake-api';
 /** A store wired to a fake server, started at `url` the way main.tsx starts the real one. */
 export function startStore(url: string, server: FakeServer = createFakeServer()): Store {
   window.history.replaceState(null, '', url);
-  const store = createStore({ window, storage: window.localStorage, apiBase: '', fetch: server.fetch });
+  // happy-dom's navigator says en-US; the suites read the Chinese the board's team sees.
+  const store = createStore({
+    window,
+    storage: window.localStorage,
+    apiBase: '',
+    fetch: server.fetch,
+    languages: ['zh-CN'],
+  });
   store.start();
   return store;
 }
