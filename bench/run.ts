@@ -14,7 +14,7 @@ import { configSchema } from '../functions/lib/config';
 import { openFileWriter } from '../functions/lib/db-file';
 import { migrateLibsql, openLibsql } from '../functions/lib/db-libsql';
 import { runtimeReport } from '../test/helpers/payloads';
-import { sentryPythonEnvelope } from './sentry-envelope';
+import { equivalentReport, sentryPythonEnvelope } from './sentry-envelope';
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 10);
 /** Load before each measured run, not counted: module loading and JIT warm-up are not steady state. */
@@ -125,7 +125,7 @@ const startLogCenter = (dataDir: string) =>
     /listening on (http:\/\/\S+)/,
   );
 
-type BodyKind = 'rotating' | 'unique' | 'hot' | 'large';
+type BodyKind = 'rotating' | 'unique' | 'hot' | 'large' | 'sentry-equivalent';
 /** Sentry envelopes: gzip bodies written to `dir` as env-<i>.bin, sent in turn to `path`. */
 interface EnvelopeLoad {
   path: string;
@@ -152,7 +152,10 @@ const largeBody = {
     ),
   },
 };
-const bodyOf = (kind: BodyKind) => (kind === 'large' ? largeBody : baseBody);
+/** The envelope scenario's error as a native report with the same kept content (~5 KiB). */
+const sentryEquivalentBody = equivalentReport(0);
+const bodyOf = (kind: BodyKind) =>
+  kind === 'large' ? largeBody : kind === 'sentry-equivalent' ? sentryEquivalentBody : baseBody;
 const fingerprintLua = (kind: BodyKind) =>
   kind === 'unique'
     ? `fp = "${runId()}-" .. thread_id .. "-" .. n`
@@ -498,6 +501,7 @@ async function main() {
   const hot = await ingestScenario('ingest-hot', 'hot');
   const large = await ingestScenario('ingest-large', 'large');
   const envelopes = await envelopeScenario();
+  const equivalent = await ingestScenario('ingest-sentry-equivalent', 'sentry-equivalent');
   const count = await countCheck();
   const envelopeCount = await envelopeCountCheck();
   const list = await listScenario();
@@ -510,6 +514,7 @@ async function main() {
     ['ingest, one hot fingerprint (update-heavy)', hot],
     ['ingest, ~200 KiB reports, 1000 fingerprints (429 when the queue holds 16 MiB)', large],
     ['Sentry envelopes, gzip, 1000 rotating errors', envelopes],
+    ['native reports with the same kept content as the envelopes, 1000 fingerprints', equivalent],
     [`GET /api/v1/bugs, ${LIST_BUGS.toLocaleString()} bugs (${LIST_CONNECTIONS} conn.)`, list],
   ] as const;
   console.log('\n| scenario | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MB |');
@@ -527,7 +532,11 @@ async function main() {
     `stored-count check: ${count.answered2xx} answered 2xx, ${count.stored} stored, ${count.non2xx} non-2xx`,
   );
   const envelopeRatio = envelopes.rps / rotating.rps;
+  const envelopeLikeForLike = envelopes.rps / equivalent.rps;
   console.log(`Sentry envelopes / native reports: ${envelopeRatio.toFixed(2)}× (target ≥ 0.8×)`);
+  console.log(
+    `Sentry envelopes / native reports with the same kept content: ${envelopeLikeForLike.toFixed(2)}×`,
+  );
   console.log(
     `envelope stored-count check: ${envelopeCount.answered2xx} answered 2xx, ${envelopeCount.stored} stored, ${envelopeCount.non2xx} non-2xx`,
   );
@@ -558,6 +567,7 @@ async function main() {
     ratio_to_app_without_storage: storageShare,
     count_check: count,
     envelope_ratio_to_reports: envelopeRatio,
+    envelope_ratio_to_equivalent_reports: envelopeLikeForLike,
     envelope_count_check: envelopeCount,
     targets: checks,
   };

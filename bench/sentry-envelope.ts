@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { normaliseSentryEvent } from '../functions/services/sentry/event';
 
 /**
  * A gzip envelope as sentry-python sends it from a Django view: one error event with a
@@ -8,6 +9,24 @@ import { gzipSync } from 'node:zlib';
  * errors (its type and crash function), so `i % 1000` gives 1000 bugs.
  */
 export function sentryPythonEnvelope(i: number, dsn: string): Buffer {
+  const event = sentryPythonEvent(i);
+  const eventId = event.event_id;
+  const payload = Buffer.from(JSON.stringify(event));
+  const envelope = Buffer.concat([
+    Buffer.from(
+      `${JSON.stringify({ event_id: eventId, sent_at: new Date().toISOString(), dsn, sdk: event.sdk })}\n`,
+    ),
+    Buffer.from(
+      `${JSON.stringify({ type: 'event', content_type: 'application/json', length: payload.length })}\n`,
+    ),
+    payload,
+    Buffer.from('\n'),
+  ]);
+  return gzipSync(envelope);
+}
+
+/** The event itself: what sentry-python puts in the envelope's one item. */
+export function sentryPythonEvent(i: number) {
   const eventId = randomUUID().replace(/-/g, '');
   const frame = (n: number, inApp: boolean) => ({
     filename: inApp ? `apps/orders/views_${n}.py` : `django/core/handlers/base_${n}.py`,
@@ -141,16 +160,31 @@ export function sentryPythonEnvelope(i: number, dsn: string): Buffer {
       ],
     },
   };
-  const payload = Buffer.from(JSON.stringify(event));
-  const envelope = Buffer.concat([
-    Buffer.from(
-      `${JSON.stringify({ event_id: eventId, sent_at: new Date().toISOString(), dsn, sdk: event.sdk })}\n`,
-    ),
-    Buffer.from(
-      `${JSON.stringify({ type: 'event', content_type: 'application/json', length: payload.length })}\n`,
-    ),
-    payload,
-    Buffer.from('\n'),
-  ]);
-  return gzipSync(envelope);
+  return event;
+}
+
+/**
+ * The same error as a report to the native API, with the content Log Center keeps of the
+ * event (its stack lines and context): the envelope scenario's like-for-like baseline, so the
+ * ratio measures the protocol (gzip, envelope, mapping) rather than a 20 times bigger body.
+ */
+export function equivalentReport(i: number) {
+  const { report } = normaliseSentryEvent(sentryPythonEvent(i), {
+    projectId: 'bench_project',
+    receivedAt: new Date().toISOString(),
+  });
+  return {
+    project_id: 'bench_project',
+    environment: report.environment,
+    level: report.level,
+    version: report.version,
+    error: {
+      type: report.errorType,
+      message: report.message,
+      file_path: report.filePath,
+      line_number: report.lineNumber,
+      stack_trace: report.stackTrace,
+    },
+    context: report.context,
+  };
 }
