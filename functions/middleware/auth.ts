@@ -18,6 +18,8 @@ export const requireApiToken = createMiddleware<AppEnv>(async (c, next) => {
   const expected = c.var.deps.config.LOG_CENTER_API_TOKEN;
   if (!expected) throw new AppError('not_configured', 'LOG_CENTER_API_TOKEN is not set on this server');
   if (!safeEqual(bearerToken(c.req.header('Authorization')), expected)) {
+    // The challenge names this guard's scheme; other 401s (an ingest or DSN key) have none.
+    c.header('WWW-Authenticate', 'Bearer');
     throw new AppError('unauthorized', 'Send Authorization: Bearer <LOG_CENTER_API_TOKEN>');
   }
   return next();

@@ -40,36 +40,60 @@ const statusToCode: Partial<Record<number, ErrorCode>> = {
   415: 'unsupported_media_type',
 };
 
-function headersFor(error: AppError): Record<string, string> {
-  const headers: Record<string, string> = {};
-  if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
-  if (error.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer';
-  // The rest of an oversize body is never read, so the connection cannot carry another request.
-  if (error.code === 'payload_too_large') headers.Connection = 'close';
-  return headers;
+export interface ErrorAnswer {
+  status: ContentfulStatusCode;
+  body: { error: { code: string; message: string; request_id: string } & Record<string, unknown> };
+  headers: Record<string, string>;
+  /** The message a client may see: the error's own, or a generic one for a 500. */
+  message: string;
+}
+
+/**
+ * The answer for any error: its status, the `{error:{code,message,request_id,...}}` body and
+ * the headers its code implies. A 500 never echoes internals; the log line carries them,
+ * keyed by request id. `onError` sends it; routes that must add headers of their own to every
+ * answer (the Sentry endpoints) send it themselves.
+ */
+export function errorAnswer(error: unknown, where: { request_id: string; path: string }): ErrorAnswer {
+  const { request_id } = where;
+  if (error instanceof AppError) {
+    const headers: Record<string, string> = {};
+    if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
+    // The rest of an oversize body is never read, so the connection cannot carry another request.
+    if (error.code === 'payload_too_large') headers.Connection = 'close';
+    return {
+      status: codeToStatus[error.code],
+      body: { error: { code: error.code, message: error.message, request_id, ...error.extra } },
+      headers,
+      message: error.message,
+    };
+  }
+  if (error instanceof HTTPException) {
+    const status = error.status as ContentfulStatusCode;
+    const code = statusToCode[status] ?? 'http_error';
+    return {
+      status,
+      body: { error: { code, message: error.message, request_id } },
+      headers: {},
+      message: error.message,
+    };
+  }
+  console.error(JSON.stringify({ level: 'error', ...where, error: String(error) }));
+  const message = 'Internal server error';
+  return {
+    status: 500,
+    body: { error: { code: 'internal_error', message, request_id } },
+    headers: {},
+    message,
+  };
 }
 
 /** Every non-2xx answer is `{error:{code,message,request_id,...}}`. */
 export const onError: ErrorHandler<AppEnv> = (error, c) => {
   const request_id = c.get('requestId') ?? crypto.randomUUID();
   c.header('X-Request-Id', request_id);
-  if (error instanceof AppError) {
-    return c.json(
-      { error: { code: error.code, message: error.message, request_id, ...error.extra } },
-      codeToStatus[error.code],
-      headersFor(error),
-    );
-  }
-  if (error instanceof HTTPException) {
-    const status = error.status as ContentfulStatusCode;
-    return c.json(
-      { error: { code: statusToCode[status] ?? 'http_error', message: error.message, request_id } },
-      status,
-    );
-  }
-  // A 500 never echoes internals; the log line carries them, keyed by request id.
-  console.error(JSON.stringify({ level: 'error', request_id, path: c.req.path, error: String(error) }));
-  return c.json({ error: { code: 'internal_error', message: 'Internal server error', request_id } }, 500);
+  const answer = errorAnswer(error, { request_id, path: c.req.path });
+  return c.json(answer.body, answer.status, answer.headers);
 };
 
 export const notFoundRoute: NotFoundHandler<AppEnv> = (c: Context<AppEnv>) =>

@@ -1,11 +1,10 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../../env';
 import { readingBody } from '../../lib/body';
 import { AppError } from '../../lib/errors';
 import { nowIso } from '../../lib/time';
-import { codeToStatus } from '../../middleware/errors';
+import { errorAnswer } from '../../middleware/errors';
 import { ingestReport } from '../../services/ingest-pipeline';
 import type { NormalisedReport } from '../../services/report';
 import { checkSentryKey, keyFromDsn, requestKey } from '../../services/sentry/auth';
@@ -131,35 +130,20 @@ async function ingest(c: Context<AppEnv>, kind: 'envelope' | 'store'): Promise<R
 /** Header values are ISO-8859-1 without line breaks; a message may quote the body. */
 const headerSafe = (text: string) => text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
 
-function errorAnswer(c: Context<AppEnv>, error: unknown): Response {
+/** The shared error answer, plus what SDKs read: the reason and, when limited, for how long. */
+function sentryErrorAnswer(c: Context<AppEnv>, error: unknown): Response {
   const request_id = c.get('requestId') ?? crypto.randomUUID();
-  let code: string;
-  let status: ContentfulStatusCode;
-  let message: string;
-  let retryAfter: number | undefined;
-  if (error instanceof AppError) {
-    ({ code, message } = error);
-    status = codeToStatus[error.code];
-    retryAfter = error.retryAfterSeconds;
-  } else {
-    // A 500 never echoes internals; the log line carries them, keyed by request id.
-    console.error(JSON.stringify({ level: 'error', request_id, path: c.req.path, error: String(error) }));
-    code = 'internal_error';
-    status = 500;
-    message = 'Internal server error';
-  }
+  const answer = errorAnswer(error, { request_id, path: c.req.path });
   const headers: Record<string, string> = {
+    ...answer.headers,
     'X-Request-Id': request_id,
-    'X-Sentry-Error': headerSafe(message),
+    'X-Sentry-Error': headerSafe(answer.message),
   };
-  if (retryAfter !== undefined) {
-    headers['Retry-After'] = String(retryAfter);
-    // Sentry SDKs stop sending for this long; only events count, everything else is dropped anyway.
-    if (code === 'rate_limited') headers['X-Sentry-Rate-Limits'] = `${retryAfter}::project`;
+  // Sentry SDKs stop sending for this long; only events count, everything else is dropped anyway.
+  if (error instanceof AppError && error.code === 'rate_limited' && answer.headers['Retry-After']) {
+    headers['X-Sentry-Rate-Limits'] = `${answer.headers['Retry-After']}::project`;
   }
-  // The rest of an oversize body may be unread, so the connection cannot carry another request.
-  if (status === 413) headers.Connection = 'close';
-  return c.json({ error: { code, message, request_id } }, status, headers);
+  return c.json(answer.body, answer.status, headers);
 }
 
 function withCors(c: Context<AppEnv>) {
@@ -171,7 +155,7 @@ const handler = (kind: 'envelope' | 'store') => async (c: Context<AppEnv>) => {
   try {
     return await ingest(c, kind);
   } catch (error) {
-    return errorAnswer(c, error);
+    return sentryErrorAnswer(c, error);
   }
 };
 
