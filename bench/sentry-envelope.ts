@@ -183,8 +183,61 @@ export function equivalentReport(i: number) {
       message: report.message,
       file_path: report.filePath,
       line_number: report.lineNumber,
-      stack_trace: report.stackTrace,
+      stack_trace: JSON.parse(report.stackJson) as string[],
     },
-    context: report.context,
+    context: JSON.parse(report.contextJson) as Record<string, unknown>,
   };
+}
+
+/** Words for the local variables of the large event: repetitive like real reprs, not a run of one byte. */
+const WORDS = ['order', 'customer', 'total', 'None', 'True', 'price', 'currency', 'EUR', 'line', 'item'];
+
+/** A `repr` of about `chars` characters, varied by `seed`. */
+function reprOf(seed: number, chars: number): string {
+  let out = '';
+  let n = seed;
+  while (out.length < chars) {
+    n = (n * 1103515245 + 12345) % 2147483648;
+    out += `${WORDS[n % WORDS.length]}=${n % 100_000} `;
+  }
+  return out.slice(0, chars);
+}
+
+/**
+ * A gzip envelope holding one ~1 MiB event (`eventBytes` of JSON, just within the 1 MiB event
+ * limit), as sentry-python sends with local variables on: 40 frames each carrying ~20 KiB of
+ * `vars`, 100 breadcrumbs and a large `extra`. Log Center keeps its stack lines and 32 KiB of
+ * context; the rest is read, parsed and dropped. `i % 100` picks one of 100 errors.
+ */
+export function sentryLargeEnvelope(i: number, dsn: string, eventBytes = 1_000_000): Buffer {
+  const event = sentryPythonEvent(i) as ReturnType<typeof sentryPythonEvent> & Record<string, unknown>;
+  const frames = Array.from({ length: 40 }, (_, n) => ({
+    filename: `apps/orders/step_${n}.py`,
+    function: `step_${i % 100}_${n}`,
+    module: 'apps.orders.steps',
+    lineno: 10 + n,
+    in_app: n >= 30,
+    vars: { order: reprOf(i * 40 + n, 12_000), request: reprOf(n, 8_000) },
+  }));
+  event.exception.values[1]!.stacktrace = { frames: frames as never };
+  event.breadcrumbs.values = Array.from({ length: 100 }, (_, n) => ({
+    timestamp: new Date(Date.now() - (100 - n) * 1000).toISOString(),
+    type: 'default',
+    category: 'query',
+    level: 'info',
+    message: reprOf(i + n, 1_200),
+    data: {},
+  }));
+  const base = Buffer.byteLength(JSON.stringify({ ...event, extra: { blob: '' } }));
+  event.extra = { blob: reprOf(i, Math.max(0, eventBytes - base)) } as never;
+  const payload = Buffer.from(JSON.stringify(event));
+  const envelope = Buffer.concat([
+    Buffer.from(`${JSON.stringify({ event_id: event.event_id, dsn, sdk: event.sdk })}\n`),
+    Buffer.from(
+      `${JSON.stringify({ type: 'event', content_type: 'application/json', length: payload.length })}\n`,
+    ),
+    payload,
+    Buffer.from('\n'),
+  ]);
+  return gzipSync(envelope);
 }

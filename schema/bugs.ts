@@ -38,20 +38,25 @@ export const bugs = sqliteTable(
     leaseExpiryCount: integer('lease_expiry_count').notNull().default(0),
     statusChangedAt: text('status_changed_at').notNull(),
   },
-  // Every report moves last_seen and occurrence_count, so each index holding them costs a
-  // B-tree update per report: only the project list and the global sorts get one. Status
-  // filters use bugs_lease (status first); source and level/environment filters are
-  // low-cardinality lookups that do not change on ingest.
+  // Every report moves last_seen and occurrence_count (and names status in its SET list), so
+  // each index holding them costs a B-tree update per report: only the project list, the
+  // global sorts and bugs_status get one. bugs_status serves status filters, the lease sweep
+  // and the dashboard's counts per status, project and source from the index alone; source
+  // and level/environment filters are lookups that do not change on ingest. The search index
+  // for `q` (bug_search, migration 0005) is a virtual table drizzle does not model.
   (t) => [
     index('bugs_project_last_seen').on(t.projectId, t.lastSeen),
     index('bugs_last_seen').on(t.lastSeen),
-    index('bugs_first_seen').on(t.firstSeen),
+    index('bugs_first_seen').on(t.firstSeen, t.projectId, t.source),
     index('bugs_occurrence_count').on(t.occurrenceCount),
     index('bugs_source').on(t.source),
     index('bugs_level_environment').on(t.level, t.environment),
     index('bugs_environment').on(t.environment),
     index('bugs_pr_number').on(t.prNumber),
-    index('bugs_lease').on(t.status, t.leaseExpiresAt),
+    index('bugs_status').on(t.status, t.projectId, t.source, t.leaseExpiresAt),
+    index('bugs_merged_at')
+      .on(t.mergedAt, t.firstSeen, t.projectId, t.source)
+      .where(sql`${t.mergedAt} IS NOT NULL`),
   ],
 );
 
@@ -84,7 +89,11 @@ export const statusHistory = sqliteTable(
     note: text('note'),
     at: text('at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
   },
-  (t) => [index('status_history_bug').on(t.bugId, t.id), index('status_history_to_at').on(t.toStatus, t.at)],
+  (t) => [
+    index('status_history_bug').on(t.bugId, t.id),
+    index('status_history_to_at').on(t.toStatus, t.at),
+    index('status_history_transitions').on(t.at, t.toStatus, t.bugId).where(sql`${t.fromStatus} IS NOT NULL`),
+  ],
 );
 
 export const repairReports = sqliteTable(

@@ -1,10 +1,15 @@
 // Bundles the Node entry into dist/server/node.mjs: plain `node` runs it without a loader,
 // which starts faster and uses less memory than running the TypeScript through tsx.
-// The ingest writer thread is a second entry: db-file.ts starts it from beside the bundle.
+// The ingest writer thread and the read thread are entries of their own: db-file.ts starts
+// them from beside the bundle.
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: { node: 'functions/node.ts', 'writer-thread': 'functions/lib/writer-thread.ts' },
+  entryPoints: {
+    node: 'functions/node.ts',
+    'writer-thread': 'functions/lib/writer-thread.ts',
+    'reader-thread': 'functions/lib/reader-thread.ts',
+  },
   outdir: 'dist/server',
   outExtension: { '.js': '.mjs' },
   bundle: true,
@@ -15,4 +20,4 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
-console.log('built dist/server/node.mjs and dist/server/writer-thread.mjs');
+console.log('built dist/server/node.mjs, writer-thread.mjs and reader-thread.mjs');

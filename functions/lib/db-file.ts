@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { BatchRunner, Rows, Statement } from './sql-batch';
-import type { WriterData, WriterReply, WriterRequest } from './writer-thread';
+import type { BatchRunner, Rows, SqlValue, Statement } from './sql-batch';
+import type { WriterBatch, WriterData, WriterReply, WriterRequest } from './writer-thread';
 
 /**
  * The ingest writer runs in a worker thread with its own connection to the database file
@@ -31,14 +31,120 @@ function startWriter(workerData: WriterData): Worker {
   return new Worker(load, { eval: true, workerData, execArgv: [] });
 }
 
+/**
+ * Another thread module beside this one (reader-thread for file-reader.ts), started the way
+ * startWriter starts the writer; scripts/build-server.mjs bundles it as an entry of its own.
+ */
+export function startSiblingThread(name: 'reader-thread', workerData: unknown): Worker {
+  const url = new URL(`./${name}${extname(import.meta.url)}`, import.meta.url);
+  if (extname(url.pathname) !== '.ts') return new Worker(url, { workerData });
+  const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
+  const load = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(fileURLToPath(url))});`;
+  return new Worker(load, { eval: true, workerData, execArgv: [] });
+}
+
 export interface FileWriter {
   run: BatchRunner;
   close(): Promise<void>;
 }
 
+/** Texts at least this long are sent once per batch however many statements bind them. */
+const REPEAT_MIN_CHARS = 1024;
+/**
+ * A short key for a long text. Used as a Map key, a long text itself would be slow: V8 does not
+ * hash strings past 16 K characters, so texts of one length would all collide and be compared
+ * in full. Texts with the same key are then compared with ===, which is instant for the same
+ * string (the usual repeat: one report's stack in two statements).
+ */
+const textKey = (text: string) => `${text.length}:${text.slice(0, 48)}:${text.slice(-48)}`;
+
+/** SQL texts the writer is told apart by id; past this many the ids start afresh. */
+const MAX_SQL_IDS = 4096;
+
+/**
+ * A batch in the form the writer thread takes (`WriterBatch`): each SQL text sent once per
+ * thread, then known by its id, and every argument in one flat list.
+ */
+class BatchEncoder {
+  private readonly ids = new Map<string, number>();
+  private forget = false;
+
+  encode(id: number, statements: Statement[]): WriterBatch {
+    if (this.ids.size + statements.length > MAX_SQL_IDS) {
+      this.ids.clear();
+      this.forget = true;
+    }
+    const values: SqlValue[] = [];
+    const sql: [number, string][] = [];
+    const repeats: number[] = [];
+    let longTexts: Map<string, number[]> | undefined;
+    for (const statement of statements) {
+      let sqlId = this.ids.get(statement.sql);
+      if (sqlId === undefined) {
+        sqlId = this.ids.size;
+        this.ids.set(statement.sql, sqlId);
+        sql.push([sqlId, statement.sql]);
+      }
+      values.push(sqlId, statement.args.length);
+      for (const arg of statement.args) {
+        if (typeof arg === 'string' && arg.length >= REPEAT_MIN_CHARS) {
+          longTexts ??= new Map();
+          const key = textKey(arg);
+          const seen = longTexts.get(key);
+          const from = seen?.find((at) => values[at] === arg);
+          if (from !== undefined) {
+            repeats.push(values.length, from);
+            values.push(null);
+            continue;
+          }
+          if (seen) seen.push(values.length);
+          else longTexts.set(key, [values.length]);
+        }
+        values.push(arg);
+      }
+    }
+    const batch: WriterBatch = { id, values, sql, repeats };
+    if (this.forget) {
+      batch.forget = true;
+      this.forget = false;
+    }
+    return batch;
+  }
+
+  /** The batch was not run: the SQL it sent may not have reached the writer's table. */
+  unsend(batch: WriterBatch): void {
+    for (const [, text] of batch.sql) this.ids.delete(text);
+  }
+}
+
+/** The writer's flat results (`WriterReply`) as one list of rows per statement. */
+function decodeResults(results: unknown[], statements: number): Rows[] {
+  const rows: Rows[] = new Array(statements);
+  let at = 0;
+  for (let s = 0; s < statements; s++) {
+    const count = results[at++] as number;
+    const list: Rows = [];
+    rows[s] = list;
+    if (count === 0) continue;
+    const width = results[at++] as number;
+    const columns = results.slice(at, at + width) as string[];
+    at += width;
+    for (let r = 0; r < count; r++) {
+      const row: Record<string, unknown> = {};
+      for (const column of columns) row[column] = results[at++];
+      list.push(row);
+    }
+  }
+  return rows;
+}
+
 export function openFileWriter(path: string): FileWriter {
   const worker = startWriter({ path });
-  const pending = new Map<number, { resolve(rows: Rows[]): void; reject(error: Error): void }>();
+  const pending = new Map<
+    number,
+    { statements: number; resolve(rows: Rows[]): void; reject(error: Error): void }
+  >();
+  const encoder = new BatchEncoder();
   let nextId = 0;
   let failure: Error | null = null;
   worker.on('message', (message: WriterReply) => {
@@ -48,7 +154,7 @@ export function openFileWriter(path: string): FileWriter {
     pending.delete(message.id);
     if ('error' in message)
       waiter.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
-    else waiter.resolve(message.rows);
+    else waiter.resolve(decodeResults(message.results, waiter.statements));
   });
   worker.on('error', (error) => {
     failure = error;
@@ -62,9 +168,17 @@ export function openFileWriter(path: string): FileWriter {
     if (failure) return Promise.reject(failure);
     const id = nextId++;
     return new Promise<Rows[]>((resolve, reject) => {
+      const batch = encoder.encode(id, statements);
+      try {
+        worker.postMessage(batch satisfies WriterRequest);
+      } catch (error) {
+        // A value the thread cannot be sent (a function, a symbol): nothing was queued.
+        encoder.unsend(batch);
+        reject(error);
+        return;
+      }
       if (pending.size === 0) worker.ref();
-      pending.set(id, { resolve, reject });
-      worker.postMessage({ id, statements } satisfies WriterRequest);
+      pending.set(id, { statements: statements.length, resolve, reject });
     });
   };
 

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'libsql';
-import type { Rows, Statement } from './sql-batch';
+import type { Rows, SqlValue } from './sql-batch';
 import { SQLITE_PRAGMAS } from './sqlite-pragmas';
 
 // The ingest writer thread that `openFileWriter` (db-file.ts) starts: one connection to the
@@ -9,11 +9,33 @@ import { SQLITE_PRAGMAS } from './sqlite-pragmas';
 export interface WriterData {
   path: string;
 }
-/** A batch to run as one transaction, or the request to close the database. */
-export type WriterRequest = { id: number; statements: Statement[] } | { close: true };
-/** A batch's rows (one list per statement) or its error, or the answer to `close`. */
+
+/**
+ * A batch as the main thread sends it: one flat list of plain values, cheap to copy between
+ * threads (a list of statement objects, each with its SQL text, cost the main thread more to
+ * clone than the writes cost here).
+ *
+ * - `values`: for each statement in order, its SQL id, its number of arguments, then them.
+ * - `sql`: `[id, text]` pairs for SQL ids this thread has not been sent before.
+ * - `repeats`: `[at, from]` pairs: `values[at]` is the same long text as `values[from]`, sent
+ *   once (a report's stack is both in its bug's upsert and in its occurrence).
+ * - `forget`: the main thread started its SQL ids afresh; drop the ones known so far.
+ */
+export interface WriterBatch {
+  id: number;
+  values: SqlValue[];
+  sql: [number, string][];
+  repeats: number[];
+  forget?: true;
+}
+export type WriterRequest = WriterBatch | { close: true };
+
+/**
+ * A batch's rows, flat: for each statement in order, its number of rows; when that is not 0,
+ * its number of columns, the column names, then the rows' values row by row.
+ */
 export type WriterReply =
-  | { id: number; rows: Rows[] }
+  | { id: number; results: unknown[] }
   | { id: number; error: { message: string; code?: string } }
   | { closed: true };
 
@@ -24,25 +46,41 @@ const reply = (message: WriterReply) => port.postMessage(message);
 const database = new Database((workerData as WriterData).path);
 for (const pragma of SQLITE_PRAGMAS) database.exec(pragma);
 
-const cache = new Map<string, Database.Statement>();
-function prepared(sql: string): Database.Statement {
-  let statement = cache.get(sql);
+const sqlById = new Map<number, string>();
+const prepared = new Map<number, Database.Statement>();
+function statementFor(id: number): Database.Statement {
+  let statement = prepared.get(id);
   if (!statement) {
+    const sql = sqlById.get(id);
+    if (sql === undefined) throw new Error(`writer thread: no SQL was sent for statement ${id}`);
     statement = database.prepare(sql);
-    if (cache.size > 2048) cache.clear(); // three batch-wide statements for each batch size up to 256
-    cache.set(sql, statement);
+    prepared.set(id, statement);
   }
   return statement;
 }
 
-const runAll = database.transaction((statements: Statement[]): Rows[] =>
-  statements.map((s) => {
-    const statement = prepared(s.sql);
-    if (statement.reader) return statement.all(...s.args) as Rows;
-    statement.run(...s.args);
-    return [];
-  }),
-);
+const runAll = database.transaction((values: SqlValue[]): unknown[] => {
+  const results: unknown[] = [];
+  let at = 0;
+  while (at < values.length) {
+    const statement = statementFor(values[at] as number);
+    const count = values[at + 1] as number;
+    const args = values.slice(at + 2, at + 2 + count);
+    at += 2 + count;
+    if (!statement.reader) {
+      statement.run(...args);
+      results.push(0);
+      continue;
+    }
+    const rows = statement.all(...args) as Rows;
+    results.push(rows.length);
+    if (rows.length === 0) continue;
+    const columns = Object.keys(rows[0]!);
+    results.push(columns.length, ...columns);
+    for (const row of rows) for (const column of columns) results.push(row[column]);
+  }
+  return results;
+});
 
 port.on('message', (message: WriterRequest) => {
   if ('close' in message) {
@@ -50,8 +88,15 @@ port.on('message', (message: WriterRequest) => {
     reply({ closed: true });
     return;
   }
+  if (message.forget) {
+    sqlById.clear();
+    prepared.clear();
+  }
+  for (const [id, sql] of message.sql) sqlById.set(id, sql);
+  const { values, repeats } = message;
+  for (let i = 0; i < repeats.length; i += 2) values[repeats[i]!] = values[repeats[i + 1]!]!;
   try {
-    reply({ id: message.id, rows: runAll(message.statements) });
+    reply({ id: message.id, results: runAll(values) });
   } catch (error) {
     const { message: text, code } = (error ?? {}) as { message?: unknown; code?: string };
     reply({ id: message.id, error: { message: String(text || error), code } });

@@ -14,7 +14,10 @@ export interface GroupCommitOptions {
   maxBatch: number;
   /** Reports waiting beyond this are refused with 429 instead of growing memory without bound. */
   maxQueue: number;
-  /** The same bound in body bytes, queued and being written: 2,000 reports of 256 KiB would not fit. */
+  /**
+   * The same bound in bytes of the reports held, queued and being written (their text as
+   * stored, `heldBytes`): 2,000 reports of 256 KiB would not fit.
+   */
   maxQueueBytes: number;
 }
 
@@ -24,6 +27,26 @@ export const defaultGroupCommit: GroupCommitOptions = {
   maxQueue: 2_000,
   maxQueueBytes: 16 * 1024 * 1024,
 };
+
+/**
+ * What a queued report holds in memory: its text fields, the stored stack and context JSON
+ * above all. The request body it came in is gone by then (a 1 MiB Sentry event may keep 40 KiB),
+ * so this, not the body's size, is what the queue's byte bound counts. Characters, counted as
+ * one byte each: the JSON of a stack is ASCII but for what the report itself carried.
+ */
+export function heldBytes(report: NormalisedReport): number {
+  return (
+    report.stackJson.length +
+    report.contextJson.length +
+    report.message.length +
+    report.errorType.length +
+    report.fingerprint.length +
+    (report.filePath?.length ?? 0) +
+    (report.version?.length ?? 0) +
+    (report.repoUrl?.length ?? 0) +
+    256 // the other fields and the object itself
+  );
+}
 
 interface Pending {
   report: NormalisedReport;
@@ -59,7 +82,8 @@ export class GroupCommitSink implements ReportSink {
     return this.queue.length;
   }
 
-  submit(report: NormalisedReport, bytes = 0): Promise<IngestResult> {
+  /** `bytes`: what the report holds, measured from the report when not given. */
+  submit(report: NormalisedReport, bytes = heldBytes(report)): Promise<IngestResult> {
     if (this.closed) return Promise.reject(new AppError('shutting_down', 'Server is shutting down'));
     const full =
       this.queue.length >= this.options.maxQueue ||

@@ -15,8 +15,6 @@ export interface Admission {
   key: string | null | undefined;
   /** How to send the key, for the 401 message. */
   keyHint: string;
-  /** Size of the body the report came in, for sinks that bound their memory. */
-  bytes: number;
 }
 
 /**
@@ -47,7 +45,7 @@ export async function ingestReport(
   // The limit is checked inside the write (services/ingest.ts UPSERT_PROJECT), where
   // concurrent new ids are counted exactly; a cached count here could overshoot.
   report.maxProjects = deps.config.MAX_PROJECTS;
-  const result = await deps.sink.submit(report, admission.bytes);
+  const result = await deps.sink.submit(report);
   if (result.outcome === 'project_limit') throw projectLimit(report.projectId, deps.config.MAX_PROJECTS);
   // The alert row was stored with the report; it is sent after the answer, so a slow or
   // dead receiver never holds up (or fails) a report.

@@ -35,7 +35,7 @@ export function ingestAnswer(result: IngestResult) {
 
 /** Anything that stores reports: direct per request (Workers) or group commit (Node). */
 export interface ReportSink {
-  /** `bytes`: the size of the body the report came in, for sinks that bound their memory. */
+  /** `bytes`: what the report holds in memory, for sinks that bound it (measured when absent). */
   submit(report: AdmittedReport, bytes?: number): Promise<IngestResult>;
   drain?(): Promise<void>;
 }
@@ -115,15 +115,8 @@ const UPSERT_BUG_IF_PROJECT = UPSERT_BUG.replace(
   'SELECT $1 WHERE EXISTS (SELECT 1 FROM projects WHERE id = ?)',
 );
 
-/** Stack and context as stored, serialised once per report. */
-interface ReportJson {
-  stack: string;
-  context: string;
-}
-
-function upsertBug(group: Group, json: ReportJson[], projectMayBeMissing: boolean): Statement {
+function upsertBug(group: Group, projectMayBeMissing: boolean): Statement {
   const first = group.reports[0]!;
-  const firstJson = json[group.indexes[0]!]!;
   const last = group.reports[group.reports.length - 1]!;
   const args = [
     first.projectId,
@@ -136,8 +129,8 @@ function upsertBug(group: Group, json: ReportJson[], projectMayBeMissing: boolea
     first.message,
     first.filePath,
     first.lineNumber,
-    firstJson.stack,
-    firstJson.context,
+    first.stackJson,
+    first.contextJson,
     last.version,
     last.commitHash,
     group.reports.length,
@@ -218,10 +211,9 @@ const OCCURRENCE_INSERT = `INSERT INTO occurrences (bug_id, received_at, occurre
   commit_hash, message, stack_trace, context)
 SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bugs WHERE fingerprint = ?`;
 
-function occurrenceInserts(reports: AdmittedReport[], indexes: number[], json: ReportJson[]): Statement[] {
+function occurrenceInserts(reports: AdmittedReport[], indexes: number[]): Statement[] {
   return indexes.map((index) => {
     const r = reports[index]!;
-    const { stack, context } = json[index]!;
     return {
       sql: OCCURRENCE_INSERT,
       args: [
@@ -232,8 +224,8 @@ function occurrenceInserts(reports: AdmittedReport[], indexes: number[], json: R
         r.version,
         r.commitHash,
         r.message,
-        stack,
-        context,
+        r.stackJson,
+        r.contextJson,
         r.fingerprint,
       ],
     };
@@ -274,10 +266,6 @@ export async function writeReports(
   knownProjects?: ProjectCache,
 ): Promise<IngestResult[]> {
   const results: IngestResult[] = new Array(reports.length);
-  const json = reports.map((r) => ({
-    stack: JSON.stringify(r.stackTrace),
-    context: JSON.stringify(r.context),
-  }));
   for (const groups of planRounds(reports)) {
     const statements: Statement[] = [];
     /** Projects upserted in this round: they may not exist yet, and may be refused. */
@@ -301,8 +289,7 @@ export async function writeReports(
       });
     }
     const firstUpsert = statements.length;
-    for (const group of groups)
-      statements.push(upsertBug(group, json, upserted.has(group.reports[0]!.projectId)));
+    for (const group of groups) statements.push(upsertBug(group, upserted.has(group.reports[0]!.projectId)));
     const roundReports = groups.flatMap((g) => g.reports);
     const perGroup = groupArgs(groups);
     statements.push(
@@ -311,7 +298,6 @@ export async function writeReports(
       ...occurrenceInserts(
         reports,
         groups.flatMap((g) => g.indexes),
-        json,
       ),
       { sql: groupSql('trim', groups, OCCURRENCES_TRIM), args: perGroup },
     );

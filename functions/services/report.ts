@@ -133,8 +133,13 @@ export interface NormalisedReport {
   message: string;
   filePath: string | null;
   lineNumber: number | null;
-  stackTrace: string[];
-  context: Record<string, unknown>;
+  /**
+   * The stack lines and the context as stored: JSON, serialised once when the report is
+   * normalised. A queued report holds these strings only, not the parsed lines and objects
+   * they came from (one copy of a 200 KiB stack, not two or three).
+   */
+  stackJson: string;
+  contextJson: string;
   fingerprint: string;
   /** Status a bug created by this report starts in. */
   initialStatus: 'NEW' | 'IGNORED';
@@ -159,7 +164,7 @@ export function normaliseReport(body: unknown, receivedAt: string): ParseOutcome
   // zod rebuilds a record by assignment, which turns a `__proto__` key into a prototype change
   // and loses it; the validated body's own object keeps every key as data.
   const rawContext = (body as { context?: Record<string, unknown> | null }).context;
-  const context = truncateContext(filterSecrets(rawContext ?? {}) as Record<string, unknown>);
+  const context = storedContext(filterSecrets(rawContext ?? {}) as Record<string, unknown>);
   const report: Omit<NormalisedReport, 'fingerprint'> = {
     projectId: input.project_id,
     environment: withoutNul(input.environment),
@@ -174,12 +179,13 @@ export function normaliseReport(body: unknown, receivedAt: string): ParseOutcome
     message: truncateBytes(stripAnsi(withoutNul(input.error.message)), LIMITS.messageBytes),
     filePath: input.error.file_path != null ? withoutNul(input.error.file_path) : null,
     lineNumber: input.error.line_number ?? null,
-    stackTrace: normaliseStack(input.error.stack_trace),
-    context,
+    stackJson: JSON.stringify(normaliseStack(input.error.stack_trace)),
+    contextJson: context.json,
     initialStatus: input.error.type === REGISTRATION_TYPE ? 'IGNORED' : 'NEW',
     alert: true,
   };
-  return { ok: true, report: { ...report, fingerprint: computeFingerprint(report, input.fingerprint) } };
+  const fingerprint = computeFingerprint({ ...report, context: context.value }, input.fingerprint);
+  return { ok: true, report: { ...report, fingerprint } };
 }
 
 function toUtcIso(value: string): string {
@@ -195,8 +201,8 @@ export const md5 = (text: string) => createHash('md5').update(text).digest('hex'
 
 type FingerprintFields = Pick<
   NormalisedReport,
-  'projectId' | 'source' | 'errorType' | 'filePath' | 'lineNumber' | 'context'
->;
+  'projectId' | 'source' | 'errorType' | 'filePath' | 'lineNumber'
+> & { context: Record<string, unknown> };
 
 const part = (value: unknown) => (value === null || value === undefined ? '' : String(value));
 
@@ -288,11 +294,21 @@ export function normaliseStack(stack: string | string[] | null | undefined): str
   return [...head, `…[truncated ${cleaned.length - head.length - tail.length} lines]…`, ...tail];
 }
 
-export function truncateContext(context: Record<string, unknown>): Record<string, unknown> {
+/** A context as stored: the object (for grouping) and its JSON, both within LIMITS.contextBytes. */
+export interface StoredContext {
+  value: Record<string, unknown>;
+  json: string;
+}
+
+/**
+ * Cuts a context to LIMITS.contextBytes of JSON, key by key, and serialises it: the JSON that
+ * measured a context within the limit is the one stored, not made a second time.
+ */
+export function storedContext(context: Record<string, unknown>): StoredContext {
   const json = JSON.stringify(context);
-  if (surelyWithin(json, LIMITS.contextBytes)) return context;
+  if (surelyWithin(json, LIMITS.contextBytes)) return { value: context, json };
   const size = byteLength(json);
-  if (size <= LIMITS.contextBytes) return context;
+  if (size <= LIMITS.contextBytes) return { value: context, json };
   const out: Record<string, unknown> = {
     _truncated: `context was ${size} bytes, limit ${LIMITS.contextBytes}`,
   };
@@ -309,5 +325,5 @@ export function truncateContext(context: Record<string, unknown>): Record<string
       setOwn(out, key, marker);
     }
   }
-  return out;
+  return { value: out, json: JSON.stringify(out) };
 }

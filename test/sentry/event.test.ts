@@ -21,12 +21,17 @@ import {
 const RECEIVED = '2026-02-01T10:00:00.000Z';
 const PROJECT = 'shop_api';
 
-const normalise = (event: Record<string, unknown>, eventId?: string) =>
-  normaliseSentryEvent(parseEventJson(new TextEncoder().encode(JSON.stringify(event))), {
+/** The event as a report, with its stored stack lines and context parsed back for reading. */
+const normalise = (event: Record<string, unknown>, eventId?: string) => {
+  const out = normaliseSentryEvent(parseEventJson(new TextEncoder().encode(JSON.stringify(event))), {
     projectId: PROJECT,
     receivedAt: RECEIVED,
     eventId,
   });
+  const stackTrace: string[] = JSON.parse(out.report.stackJson);
+  const context: Record<string, unknown> = JSON.parse(out.report.contextJson);
+  return { ...out, report: { ...out.report, stackTrace, context } };
+};
 
 describe('an exception event from @sentry/node', () => {
   const { report, eventId } = normalise(nodeUncaughtEvent());

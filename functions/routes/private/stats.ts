@@ -43,6 +43,7 @@ const stats = createRoute({
   responses: { 200: json(StatsSchema, 'Dashboard statistics') },
 });
 
-export const statsRoutes = new OpenAPIHono<AppEnv>().openapi(stats, async (c) =>
-  c.json(await dashboardStats(c.var.deps.db, c.req.valid('query')), 200),
-);
+export const statsRoutes = new OpenAPIHono<AppEnv>().openapi(stats, async (c) => {
+  const { deps } = c.var;
+  return c.json(await dashboardStats(deps.reads ?? deps.db, c.req.valid('query')), 200);
+});

@@ -44,11 +44,13 @@ async function readReport(c: Context<AppEnv>, encodings: readonly ContentEncodin
     return refuse(c, tooLarge(), Number(declared));
   }
   const where = { request_id: c.get('requestId'), path: c.req.path };
-  if (declared !== undefined && encodings.length === 0) return readingBody(() => c.req.text(), where);
+  // From the raw request, not `c.req.text()`: Hono keeps what that reads for the life of the
+  // request, and a report waits in the write queue holding only its normalised form.
+  if (declared !== undefined && encodings.length === 0) return readingBody(() => c.req.raw.text(), where);
   let raw = await readingBody(
     async () =>
       declared !== undefined
-        ? new Uint8Array(await c.req.arrayBuffer())
+        ? new Uint8Array(await c.req.raw.arrayBuffer())
         : readLimited(c.req.raw.body, LIMITS.bodyBytes, tooLarge, DRAIN_BYTES),
     where,
   );
@@ -90,6 +92,19 @@ reportRoutes.post(REPORT_PATH, async (c) => {
       Number(c.req.header('Content-Length') ?? LIMITS.bodyBytes + DRAIN_BYTES),
     );
   }
+  const report = await parseReport(c, encodings);
+  const result = await ingestReport(deps, report, {
+    key: c.req.header('X-Log-Center-Key') ?? c.req.query('key'),
+    keyHint: 'X-Log-Center-Key',
+  });
+  return c.json(ingestAnswer(result), 200);
+});
+
+/**
+ * The body as a normalised report. Its text and parsed form live only in here: while the
+ * report waits for its batch, the request holds the report alone.
+ */
+async function parseReport(c: Context<AppEnv>, encodings: readonly ContentEncoding[]) {
   // sendBeacon callers cannot always set a content type, so the body is read as text
   // whatever the header says and parsed as JSON.
   const text = await readReport(c, encodings);
@@ -98,14 +113,8 @@ reportRoutes.post(REPORT_PATH, async (c) => {
   if (!parsed.ok) throw new AppError('invalid_json', `Body is not valid JSON: ${parsed.reason}`);
   const outcome = normaliseReport(parsed.value, nowIso());
   if (!outcome.ok) throw validationFailed(outcome.errors);
-  const { report } = outcome;
-  const result = await ingestReport(deps, report, {
-    key: c.req.header('X-Log-Center-Key') ?? c.req.query('key'),
-    keyHint: 'X-Log-Center-Key',
-    bytes: text.length,
-  });
-  return c.json(ingestAnswer(result), 200);
-});
+  return outcome.report;
+}
 
 reportRoutes.openAPIRegistry.registerPath({
   method: 'post',

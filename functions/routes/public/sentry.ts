@@ -52,7 +52,6 @@ function assertKey(given: string | undefined, ingestKey: string | null | undefin
 interface PendingEvent {
   report: NormalisedReport;
   eventId: string;
-  bytes: number;
 }
 
 function toEvent(payload: Uint8Array, projectId: string, eventId?: unknown): PendingEvent {
@@ -67,7 +66,7 @@ function toEvent(payload: Uint8Array, projectId: string, eventId?: unknown): Pen
     receivedAt: nowIso(),
     eventId: typeof eventId === 'string' ? eventId : null,
   });
-  return { report, eventId: id, bytes: payload.byteLength };
+  return { report, eventId: id };
 }
 
 async function ingest(c: Context<AppEnv>, kind: 'envelope' | 'store'): Promise<Response> {
@@ -84,9 +83,29 @@ async function ingest(c: Context<AppEnv>, kind: 'envelope' | 'store'): Promise<R
   const settings = await deps.projectSettings.get(deps.db, projectId);
   // A key sent with the request is checked before the body is read; an envelope's `dsn`
   // header, the last resort (a store request has none), only once it is parsed.
-  let key = requestKey(c.req.url, c.req.raw.headers);
+  const key = requestKey(c.req.url, c.req.raw.headers);
   if (key || kind === 'store') assertKey(key, settings?.ingestKey);
 
+  const read = await readEvents(c, kind, projectId, key, settings?.ingestKey);
+  // Every event is parsed before any is stored, so a bad one leaves none half-written.
+  for (const event of read.events) {
+    await ingestReport(deps, event.report, { key: read.key, keyHint: KEY_HINT });
+  }
+  return c.json(read.events.length ? { id: read.events[0]!.eventId } : {}, 200);
+}
+
+/**
+ * The body's events as reports. The body (up to 1 MiB, 4 MiB decompressed) and the parsed
+ * events live only in here: while the reports wait for their batch, the request holds them alone.
+ */
+async function readEvents(
+  c: Context<AppEnv>,
+  kind: 'envelope' | 'store',
+  projectId: string,
+  requestKeyGiven: string | undefined,
+  ingestKey: string | null | undefined,
+): Promise<{ events: PendingEvent[]; key: string }> {
+  let key = requestKeyGiven;
   const encodings = parseContentEncoding(c.req.header('Content-Encoding'));
   const declared = Number(c.req.header('Content-Length') ?? -1);
   if (declared > SENTRY_LIMITS.bodyBytes) {
@@ -97,7 +116,7 @@ async function ingest(c: Context<AppEnv>, kind: 'envelope' | 'store'): Promise<R
   const received = await readingBody(
     async () =>
       declared >= 0
-        ? new Uint8Array(await c.req.arrayBuffer())
+        ? new Uint8Array(await c.req.raw.arrayBuffer())
         : readRawBody(c.req.raw.body, SENTRY_LIMITS.bodyBytes),
     { request_id: c.get('requestId'), path: c.req.path },
   );
@@ -110,7 +129,7 @@ async function ingest(c: Context<AppEnv>, kind: 'envelope' | 'store'): Promise<R
     const envelope = parseEnvelope(body);
     if (!key) {
       key = keyFromDsn(envelope.header.dsn);
-      assertKey(key, settings?.ingestKey);
+      assertKey(key, ingestKey);
     }
     for (const item of envelope.items) {
       if (item.type !== 'event') continue; // transactions, sessions, attachments, ...: accepted, dropped
@@ -120,11 +139,7 @@ async function ingest(c: Context<AppEnv>, kind: 'envelope' | 'store'): Promise<R
       );
     }
   }
-  // Every event is parsed before any is stored, so a bad one leaves none half-written.
-  for (const event of events) {
-    await ingestReport(deps, event.report, { key, keyHint: KEY_HINT, bytes: event.bytes });
-  }
-  return c.json(events.length ? { id: events[0]!.eventId } : {}, 200);
+  return { events, key: key! };
 }
 
 /** Header values are ISO-8859-1 without line breaks; a message may quote the body. */

@@ -7,9 +7,9 @@ import {
   LIMITS,
   type NormalisedReport,
   normaliseStack,
+  storedContext,
   stripAnsi,
   truncateBytes,
-  truncateContext,
 } from '../report';
 
 /** The parts of a Sentry event (develop.sentry.dev event-payloads) read here; all optional. */
@@ -293,6 +293,7 @@ export function normaliseSentryEvent(event: Json, options: SentryEventOptions): 
   const stackTrace = normaliseStack(stackLines(errorType, rawMessage, frames, exceptions.slice(0, -1)));
 
   const release = text(event.release);
+  const context = storedContext(filterSecrets(eventContext(event, eventId)) as Json);
   const report: Omit<NormalisedReport, 'fingerprint'> = {
     projectId: options.projectId,
     environment: (text(event.environment) ?? 'production').slice(0, 64),
@@ -307,8 +308,8 @@ export function normaliseSentryEvent(event: Json, options: SentryEventOptions): 
     message,
     filePath,
     lineNumber,
-    stackTrace,
-    context: truncateContext(filterSecrets(eventContext(event, eventId)) as Json),
+    stackJson: JSON.stringify(stackTrace),
+    contextJson: context.json,
     initialStatus: 'NEW',
     alert: true,
   };
@@ -328,5 +329,6 @@ export function normaliseSentryEvent(event: Json, options: SentryEventOptions): 
   const parts = sdkParts.length
     ? sdkParts.flatMap((p) => (DEFAULT_MARKER.test(p.trim()) ? defaults : [p]))
     : defaults;
-  return { report: { ...report, fingerprint: computeFingerprint(report, parts) }, eventId };
+  const fingerprint = computeFingerprint({ ...report, context: context.value }, parts);
+  return { report: { ...report, fingerprint }, eventId };
 }

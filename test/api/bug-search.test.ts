@@ -1,0 +1,243 @@
+import { join } from 'node:path';
+import Database from 'libsql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLogCenterApp } from '../helpers/app';
+import { openTempDatabase } from '../helpers/database';
+import { runtimeReport } from '../helpers/payloads';
+import { BugPageSchema, bodyAs, type LogCenterHandle, uniqueProject } from '../helpers/server';
+
+// `q` on the real app and a real libSQL file: the bug list reads through the read thread, the
+// search through the trigram index (migration 0005) for 3 characters or more, LIKE below that.
+
+let lc: LogCenterHandle;
+const project = uniqueProject('search');
+let n = 0;
+
+/** Reports one bug with this type and message (its own fingerprint) and answers its id. */
+async function bug(type: string, message: string, projectId = project): Promise<number> {
+  const res = await lc.report(
+    runtimeReport(projectId, {
+      fingerprint: [`search-${n++}`],
+      error: { type, message, file_path: 'app/search.py', line_number: 1, stack_trace: [] },
+    }),
+  );
+  const body = (await res.json()) as { id: number };
+  expect(res.status, JSON.stringify(body)).toBe(200);
+  return body.id;
+}
+
+const search = async (q: string, more = '') => {
+  const res = await lc.api(`/api/v1/bugs?project_id=${project}&q=${encodeURIComponent(q)}${more}`);
+  expect(res.status, `q=${q}`).toBe(200);
+  return bodyAs(BugPageSchema, res);
+};
+/** The ids `q` finds, after checking the page holds every match (all fit in one page). */
+const ids = async (q: string) => {
+  const page = await search(q);
+  expect(page.items).toHaveLength(page.total);
+  return page.items.map((b) => b.id).sort((a, b) => a - b);
+};
+
+type Seeded = 'timeout' | 'value' | 'quote' | 'star' | 'dash' | 'percent' | 'sql' | 'cjk' | 'german';
+const ids_ = {} as Record<Seeded, number>;
+beforeAll(async () => {
+  lc = await startLogCenterApp();
+  ids_.timeout = await bug('ConnectionError', 'Connection TIMEOUT while reading from db-7');
+  ids_.value = await bug('ValueError', "invalid literal for int() with base 10: 'abc'");
+  ids_.quote = await bug('RuntimeError', 'user said "hi" then left');
+  ids_.star = await bug('GlobError', 'pattern a*b matched nothing; NEAR(x y) is not a query');
+  ids_.dash = await bug('FlagError', 'unknown flag -x-verbose: see --help');
+  ids_.percent = await bug('CpuError', 'CPU at 100% for 5 minutes, load_avg high');
+  ids_.sql = await bug('SqlError', 'near "\'": syntax error in \'; DROP TABLE bugs; --');
+  ids_.cjk = await bug('数据库错误', '数据库连接超时：无法访问主机');
+  ids_.german = await bug('ÜberlaufFehler', 'Straße überlastet: ÄPFEL und Öl');
+});
+afterAll(() => lc.stop());
+
+describe('q: substring search in error type and message', () => {
+  it('finds a substring anywhere in the message or the type, ignoring ASCII case', async () => {
+    expect(await ids('timeout while')).toEqual([ids_.timeout]);
+    expect(await ids('connection timeout')).toEqual([ids_.timeout]);
+    expect(await ids('alueErr')).toEqual([ids_.value]);
+    expect(await ids('VALUEERROR')).toEqual([ids_.value]);
+    expect(await ids('with base 10')).toEqual([ids_.value]);
+    expect(await ids('no such text anywhere')).toEqual([]);
+  });
+
+  it('does not match across the type and the message', async () => {
+    // "ConnectionError" + "Connection TIMEOUT": "Error Connection" is in neither column.
+    expect(await ids('Error Connection')).toEqual([]);
+  });
+
+  it('searches Chinese text, with three characters or more and with fewer', async () => {
+    expect(await ids('连接超时')).toEqual([ids_.cjk]);
+    expect(await ids('据库错')).toEqual([ids_.cjk]);
+    expect(await ids('超时')).toEqual([ids_.cjk]);
+    expect(await ids('库')).toEqual([ids_.cjk]);
+    expect(await ids('连接失败')).toEqual([]);
+  });
+
+  it('ignores the case of non-ASCII letters from three characters on, and keeps accents apart', async () => {
+    expect(await ids('äpfel')).toEqual([ids_.german]);
+    expect(await ids('überlauf')).toEqual([ids_.german]);
+    expect(await ids('STRASSE')).toEqual([]);
+    expect(await ids('uberlast')).toEqual([]);
+    // Below three characters the LIKE fallback folds ASCII letters only.
+    expect(await ids('Öl')).toEqual([ids_.german]);
+  });
+
+  it('treats query syntax and quotes as plain text', async () => {
+    expect(await ids('"hi"')).toEqual([ids_.quote]);
+    expect(await ids('said "hi')).toEqual([ids_.quote]);
+    expect(await ids('"')).toEqual([ids_.quote, ids_.sql].sort((a, b) => a - b));
+    expect(await ids('hi" OR "abc')).toEqual([]);
+    expect(await ids('a*b')).toEqual([ids_.star]);
+    expect(await ids('NEAR(x y)')).toEqual([ids_.star]);
+    expect(await ids('NEAR(literal base)')).toEqual([]);
+    expect(await ids('-x-verbose')).toEqual([ids_.dash]);
+    expect(await ids('--help')).toEqual([ids_.dash]);
+    expect(await ids('message:timeout')).toEqual([]);
+    expect(await ids('error_message:timeout')).toEqual([]);
+    expect(await ids('timeout*')).toEqual([]);
+    expect(await ids('^connection')).toEqual([]);
+    expect(await ids('(x y)')).toEqual([ids_.star]);
+    expect(await ids('*')).toEqual([ids_.star]);
+    expect(await ids('-')).toEqual([ids_.timeout, ids_.dash, ids_.sql]);
+  });
+
+  it('treats LIKE wildcards and SQL quotes as plain text', async () => {
+    expect(await ids('100%')).toEqual([ids_.percent]);
+    expect(await ids('%')).toEqual([ids_.percent]);
+    expect(await ids('_')).toEqual([ids_.percent]);
+    expect(await ids('load_avg')).toEqual([ids_.percent]);
+    expect(await ids('load%avg')).toEqual([]);
+    expect(await ids("'; DROP TABLE bugs; --")).toEqual([ids_.sql]);
+    expect(await ids("'")).toEqual([ids_.value, ids_.sql].sort((a, b) => a - b));
+    expect(await ids('\\')).toEqual([]);
+    // The store is intact.
+    expect((await search('')).total).toBe(Object.keys(ids_).length);
+  });
+
+  it('answers odd input with a page, never an error; U+0000 matches nothing', async () => {
+    for (const q of ['\u0000', 'a\u0000b', '\u0000\u0000\u0000x', '  ', '\t\n', '😀😀😀', 'x'.repeat(200)]) {
+      const page = await search(q);
+      expect(page.total).toBe(0);
+    }
+    const long = await lc.api(`/api/v1/bugs?q=${'x'.repeat(201)}`);
+    expect(long.status).toBe(422);
+    expect((await long.json()).error.code).toBe('validation_failed');
+  });
+
+  it('combines with the other filters, pages and counts the total exactly', async () => {
+    const other = uniqueProject('search-other');
+    await bug('ConnectionError', 'Connection TIMEOUT elsewhere', other);
+    const mine = await search('connection timeout');
+    expect(mine.total).toBe(1);
+    const theirs = await bodyAs(
+      BugPageSchema,
+      await lc.api(`/api/v1/bugs?project_id=${other}&q=${encodeURIComponent('TIMEOUT')}`),
+    );
+    expect(theirs.items.map((b) => b.project_id)).toEqual([other]);
+    const everywhere = await bodyAs(BugPageSchema, await lc.api(`/api/v1/bugs?q=TIMEOUT%20elsewhere`));
+    expect(everywhere.total).toBe(1);
+    const paged = await search('Error', '&page_size=2&page=2&sort=first_seen&order=asc');
+    expect(paged.total).toBe(7);
+    expect(paged.items.map((b) => b.id)).toEqual([ids_.quote, ids_.star]);
+    expect((await search('Error', '&status=FIXING')).total).toBe(0);
+    expect((await search('Error', '&page=6&page_size=2')).items).toEqual([]);
+  });
+
+  it('finds new bugs at once, and a report that deduplicates leaves the search as it was', async () => {
+    const id = await bug('FreshError', 'brand new failure mode');
+    expect(await ids('new failure')).toEqual([id]);
+    const again = await lc.report(
+      runtimeReport(project, {
+        fingerprint: [`search-${n - 1}`],
+        error: {
+          type: 'FreshError',
+          message: 'brand new failure mode',
+          file_path: 'app/search.py',
+          line_number: 1,
+          stack_trace: [],
+        },
+      }),
+    );
+    expect(((await again.json()) as { id: number }).id).toBe(id);
+    const page = await search('new failure');
+    expect(page.items.map((b) => [b.id, b.occurrence_count])).toEqual([[id, 2]]);
+  });
+});
+
+describe('the search index on the database file', () => {
+  it('is not touched by reports that deduplicate', async () => {
+    // A trigger with the search triggers' column list records every update SQLite would fire
+    // them for; deduplicating reports must fire none.
+    const file = join(lc.dataDir, 'log-center.db');
+    const side = new Database(file);
+    side.exec(`CREATE TABLE search_fired (id INTEGER);
+      CREATE TRIGGER search_fired_probe AFTER UPDATE OF error_type, error_message ON bugs
+      BEGIN INSERT INTO search_fired VALUES (NEW.id); END;`);
+    try {
+      const id = await bug('ProbeError', 'counted, not retitled');
+      for (let i = 0; i < 3; i++) {
+        const res = await lc.report(
+          runtimeReport(project, {
+            fingerprint: [`search-${n - 1}`],
+            error: {
+              type: 'ProbeError',
+              message: 'counted, not retitled',
+              file_path: 'app/search.py',
+              line_number: 1,
+              stack_trace: [],
+            },
+          }),
+        );
+        expect(((await res.json()) as { id: number }).id).toBe(id);
+      }
+      const value = (sql: string, ...args: unknown[]) => (side.prepare(sql).get(...args) as { n: number }).n;
+      expect(value('SELECT count(*) AS n FROM search_fired')).toBe(0);
+      expect(value('SELECT occurrence_count AS n FROM bugs WHERE id = ?', id)).toBe(4);
+      // The index agrees with the bugs it indexes.
+      side.exec(`INSERT INTO bug_search (bug_search) VALUES ('integrity-check')`);
+    } finally {
+      side.exec('DROP TRIGGER search_fired_probe; DROP TABLE search_fired;');
+      side.close();
+    }
+  });
+
+  it('indexes bugs stored before the migration (backfill) and follows edits and deletes', async () => {
+    const db = await openTempDatabase('search-backfill');
+    try {
+      const side = new Database(db.file);
+      // The store as it was before migration 0005: no search table, no triggers.
+      side.exec(`DROP TRIGGER bugs_search_insert; DROP TRIGGER bugs_search_update;
+        DROP TRIGGER bugs_search_delete; DROP TABLE bug_search;`);
+      const insert =
+        side.prepare(`INSERT INTO bugs (project_id, fingerprint, source, level, environment, status,
+        error_type, error_message, stack_trace, context, first_seen, last_seen, status_changed_at)
+        VALUES ('p', ?, 'runtime', 'ERROR', 'production', 'NEW', ?, ?, '[]', '{}', 'x', 'x', 'x')`);
+      insert.run('a', 'OldError', 'stored before the index existed');
+      insert.run('b', 'OtherError', 'also old');
+      const { readFileSync } = await import('node:fs');
+      const migration = readFileSync(join(__dirname, '../../schema/migrations/0005_bug_search.sql'), 'utf8')
+        .split('--> statement-breakpoint')
+        .filter((s) => !/\bINDEX\b/.test(s.replace(/^--.*$/gm, '')));
+      for (const statement of migration) side.exec(statement);
+      const found = (q: string) =>
+        side
+          .prepare(`SELECT rowid AS id FROM bug_search WHERE bug_search MATCH ? ORDER BY rowid`)
+          .all(`"${q}"`)
+          .map((r) => (r as { id: number }).id);
+      expect(found('before the index')).toEqual([1]);
+      side.prepare(`UPDATE bugs SET error_message = 'retitled now' WHERE id = 1`).run();
+      expect(found('before the index')).toEqual([]);
+      expect(found('retitled')).toEqual([1]);
+      side.prepare('DELETE FROM bugs WHERE id = 2').run();
+      expect(found('also old')).toEqual([]);
+      side.exec(`INSERT INTO bug_search (bug_search) VALUES ('integrity-check')`);
+      side.close();
+    } finally {
+      db.remove();
+    }
+  });
+});
