@@ -15,6 +15,12 @@ export interface Bindings {
   SLACK_WEBHOOK_URL?: string;
   ALERT_WEBHOOK_URL?: string;
   ALERT_ALLOW_PRIVATE_TARGETS?: string;
+  SMTP_URL?: string;
+  ALERT_EMAIL_FROM?: string;
+  ALERT_EMAIL_TO?: string;
+  DINGTALK_WEBHOOK_URL?: string;
+  DINGTALK_SECRET?: string;
+  WECOM_WEBHOOK_URL?: string;
   PUBLIC_URL?: string;
   CORS_ORIGINS?: string;
   RETENTION_DAYS?: string;
@@ -22,11 +28,19 @@ export interface Bindings {
   REVIEW_REMINDER_HOURS?: string;
   RATE_LIMIT_PER_MINUTE?: string;
   MAX_PROJECTS?: string;
+  GITEA_URL?: string;
+  GITEA_TOKEN?: string;
+  GITEA_TIMEOUT_SECONDS?: string;
 }
 
 /** Everything a request needs; built by the entry (Node or Worker), never by a route. */
 export interface Deps {
   db: Db;
+  /**
+   * For the bug list, the statistics and bug pages: on a Node database file a read-only
+   * connection in a thread of its own (lib/file-reader.ts); where absent, `db`.
+   */
+  reads?: Db;
   config: Config;
   sink: ReportSink;
   knownProjects: ProjectCache;

@@ -10,6 +10,9 @@ import type { Deps } from './env';
 import { alertTargetConfigProblems, parseConfig } from './lib/config';
 import { openFileWriter } from './lib/db-file';
 import { migrateLibsql, normaliseLibsqlUrl, openLibsql } from './lib/db-libsql';
+import { openFileReader } from './lib/file-reader';
+import { setMailer } from './lib/mail';
+import { sendWithNodemailer } from './lib/mail-node';
 import { setHostResolver } from './lib/outbound';
 import { lookupAll } from './lib/outbound-node';
 import { projectRoot } from './lib/paths';
@@ -103,6 +106,8 @@ export async function createNodeApp(options: Omit<ServerOptions, 'host' | 'port'
   if (refused.length) throw new Error(`Invalid configuration: ${refused.map((p) => p.message).join('; ')}`);
   // Alert targets are checked again where their names lead when a message is sent.
   setHostResolver(lookupAll);
+  // Email alerts need an SMTP client, which only this runtime has (the Worker skips them).
+  setMailer(sendWithNodemailer);
   let tokenGenerated = false;
   if (!config.LOG_CENTER_API_TOKEN) {
     const kept = ensureToken(dataDir);
@@ -126,6 +131,8 @@ export async function createNodeApp(options: Omit<ServerOptions, 'host' | 'port'
   } else {
     writer = { run: libsqlRunner(handle.client), close: async () => undefined };
   }
+  // Reads of a database file run in read-only threads (lib/file-reader.ts), beside the writer.
+  const reader = gate && filePath ? openFileReader(filePath) : null;
   const sink = new GroupCommitSink(writer.run, options.groupCommit, knownProjects);
   const deferred = new Set<Promise<unknown>>();
   let alertsSoon: ReturnType<typeof setTimeout> | null = null;
@@ -137,6 +144,7 @@ export async function createNodeApp(options: Omit<ServerOptions, 'host' | 'port'
   };
   const deps: Deps = {
     db: handle.db,
+    reads: reader?.db,
     config,
     sink,
     knownProjects,
@@ -213,6 +221,7 @@ export async function createNodeApp(options: Omit<ServerOptions, 'host' | 'port'
         if (alertsSoon) flushGathered();
         await Promise.allSettled([...deferred]);
         await writer.close();
+        await reader?.close();
         handle.close();
       })();
       return closing;

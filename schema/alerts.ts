@@ -1,10 +1,21 @@
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
-export const ALERT_KINDS = ['new_bug', 'regression', 'failed', 'pr_opened', 'reminder', 'recurring'] as const;
+export const ALERT_KINDS = [
+  'new_bug',
+  'regression',
+  'failed',
+  'pr_opened',
+  'merged',
+  'reminder',
+  'recurring',
+] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
-/** Where an alert goes: a Slack incoming webhook and a generic JSON webhook. */
-export const ALERT_TARGETS = ['slack', 'webhook'] as const;
+/**
+ * Where an alert goes: a Slack incoming webhook, a generic JSON webhook, email over SMTP
+ * (Node server only), and DingTalk and WeCom group robots.
+ */
+export const ALERT_TARGETS = ['slack', 'webhook', 'email', 'dingtalk', 'wecom'] as const;
 export type AlertTarget = (typeof ALERT_TARGETS)[number];
 
 /** Request bodies per target, rendered once so a retry sends exactly what the first attempt did. */
@@ -73,3 +84,26 @@ export const alertDigest = sqliteTable('alert_digest', {
   lastSentAt: text('last_sent_at').notNull(),
   alertId: integer('alert_id').notNull(),
 });
+
+/**
+ * The message centre: one row per alert outbox row, written by the trigger
+ * `alert_outbox_notify` (migration 0007) in the same statement that queues the alert, so every
+ * writer of the outbox (ingestion, status changes, the sweep) gets one without naming it.
+ * Title and body are a snapshot of the bug when the alert was queued.
+ */
+export const notifications = sqliteTable(
+  'notifications',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    kind: text('kind').$type<AlertKind>().notNull(),
+    bugId: integer('bug_id').notNull(),
+    projectId: text('project_id').notNull(),
+    title: text('title').notNull(),
+    body: text('body').notNull(),
+    createdAt: text('created_at').notNull(),
+    readAt: text('read_at'),
+  },
+  (t) => [index('notifications_read').on(t.readAt, t.id), index('notifications_created').on(t.createdAt)],
+);
+
+export type NotificationRow = typeof notifications.$inferSelect;

@@ -4,8 +4,26 @@ import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 export interface AlertSettings {
   slack_webhook_url?: string | null;
   alert_webhook_url?: string | null;
-  events?: Partial<Record<'new_bug' | 'regression' | 'failed' | 'pr_opened', boolean>>;
+  /** Email recipients for this project; empty or absent: ALERT_EMAIL_TO. */
+  email_recipients?: string[] | null;
+  dingtalk_webhook_url?: string | null;
+  /** Signs the DingTalk URL (the robot's "加签" secret); absent: DINGTALK_SECRET. */
+  dingtalk_secret?: string | null;
+  wecom_webhook_url?: string | null;
+  events?: Partial<Record<'new_bug' | 'regression' | 'failed' | 'pr_opened' | 'merged', boolean>>;
   min_level?: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR' | 'CRITICAL';
+}
+
+/** How a project's pull requests are reviewed (services/review.ts); absent keys take the defaults there. */
+export interface ReviewSettings {
+  reviewers?: string[];
+  merge_style?: 'merge' | 'squash' | 'rebase';
+  auto_approve?: {
+    enabled?: boolean;
+    max_changed_lines?: number;
+    allowed_paths?: string[];
+    merge?: boolean;
+  };
 }
 
 export const projects = sqliteTable('projects', {
@@ -20,6 +38,7 @@ export const projects = sqliteTable('projects', {
   rateLimitPerMinute: integer('rate_limit_per_minute'),
   testCommand: text('test_command'),
   alertSettings: text('alert_settings', { mode: 'json' }).$type<AlertSettings>(),
+  reviewSettings: text('review_settings', { mode: 'json' }).$type<ReviewSettings>(),
   /**
    * The integer Sentry SDKs need in a DSN (`.../{sentry_id}`): they refuse a non-numeric
    * project. Assigned by the database (trigger `projects_sentry_id_assign`, migration 0004) so

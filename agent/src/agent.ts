@@ -71,7 +71,8 @@ export async function runOnce(config: AgentConfig, options: RunOptions = {}): Pr
       if (outcome.error) summary.errors.push(`bug #${bug.id}: ${outcome.error}`);
       // A dirty checkout or an unreachable remote would fail every further bug of the project the
       // same way; one FAILED bug with the reason is enough for a person to act on.
-      if (outcome.status !== 'PENDING_REVIEW' && outcome.stage === 'repository') {
+      // A follow-up whose pull request branch is gone concerns that bug only.
+      if (outcome.status !== 'PENDING_REVIEW' && outcome.stage === 'repository' && !outcome.onlyThisBug) {
         progress(
           `not claiming more bugs${projectId ? ` of ${projectId}` : ''} in this run: the repository could not be prepared`,
         );
@@ -90,7 +91,10 @@ export function formatSummary(summary: RunSummary): string[] {
       `${count('FIXING') ? `, ${count('FIXING')} not recorded` : ''}, ${summary.errors.length} error(s)`,
   ];
   for (const o of summary.outcomes) {
-    const detail = o.status === 'PENDING_REVIEW' ? `PR #${o.prNumber} ${o.prUrl}` : (o.reason ?? '');
+    const detail =
+      o.status === 'PENDING_REVIEW'
+        ? `PR #${o.prNumber} ${o.prUrl ?? ''}${o.followUp ? ` (follow-up commit ${o.commit?.slice(0, 10)} on ${o.branch})` : ''}`
+        : (o.reason ?? '');
     lines.push(`  bug #${o.bugId} (${o.projectId}) ${o.status}: ${detail}`);
   }
   for (const error of summary.errors) lines.push(`  error: ${error}`);

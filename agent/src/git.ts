@@ -23,6 +23,15 @@ const LOCAL_TIMEOUT_MS = 60_000;
 /** The branch names the agent creates, and the only ones it will ever push. */
 export const FIX_BRANCH = /^fix\/auto-\d{8}-\d{4}-\d+(-\d+)?$/;
 
+/** A push the remote refused because its branch is not an ancestor of ours (it moved meanwhile). */
+export function isRejectedPush(error: unknown): boolean {
+  return (
+    error instanceof GitError &&
+    error.args[0] === 'push' &&
+    /\[rejected\]|non-fast-forward|fetch first|stale info/.test(error.result.output)
+  );
+}
+
 export function gitEnv(identity: GitIdentity): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -155,6 +164,27 @@ export class Repo {
     await this.git(['checkout', '--no-track', '-b', name, startPoint]);
   }
 
+  /**
+   * A local branch tracking `origin/<name>`, checked out: the existing pull request branch a review
+   * follow-up adds its commit to.
+   */
+  async checkoutTracking(name: string, remote = 'origin') {
+    await this.git(['checkout', '--quiet', '--track', '-b', name, `refs/remotes/${remote}/${name}`]);
+  }
+
+  /** The commit `refs/heads/<branch>` has in the remote now (asked of the remote), or null when it has none. */
+  async remoteBranchCommit(branch: string, remote = 'origin'): Promise<string | null> {
+    const { stdout } = await this.git(['ls-remote', '--heads', remote, `refs/heads/${branch}`], {
+      timeoutMs: NETWORK_TIMEOUT_MS,
+    });
+    const line = stdout.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
+    return line ? line.split('\t')[0]! : null;
+  }
+
+  async mergeBase(a: string, b: string): Promise<string> {
+    return (await this.git(['merge-base', a, b])).stdout.trim();
+  }
+
   /** Stages everything (new, changed, deleted files) so the index shows the whole fix. */
   async stageAll() {
     await this.git(['add', '--all']);
@@ -194,6 +224,11 @@ export class Repo {
     await this.git(['push', '--porcelain', remote, `refs/heads/${branch}:refs/heads/${branch}`], {
       timeoutMs: NETWORK_TIMEOUT_MS,
     });
+  }
+
+  /** Leaves HEAD on its commit, detached, so the branch it was on can be deleted. */
+  async detach() {
+    await this.git(['checkout', '--quiet', '--detach']);
   }
 
   /** Throws away what the fixer and the tests left behind. Only called on a tree that was clean. */

@@ -21,8 +21,44 @@ export const BugSchema = z.looseObject({
   occurrence_count: z.number().int().optional(),
   first_seen: z.string().optional(),
   last_seen: z.string().optional(),
+  /** Set once a pull request was opened; with status FIXING it marks a review follow-up. */
+  pr_number: z.number().int().nullish(),
+  pr_url: z.string().nullish(),
+  branch_name: z.string().nullish(),
 });
 export type Bug = z.infer<typeof BugSchema>;
+
+/** The parts of `GET /api/v1/bugs/:id` that tell a review follow-up from a first repair. */
+export const BugDetailSchema = z.looseObject({
+  id: z.number().int(),
+  history: z
+    .array(
+      z.looseObject({
+        from_status: z.string().nullable(),
+        to_status: z.string(),
+        actor: z.string().nullish(),
+        note: z.string().nullish(),
+        at: z.string(),
+      }),
+    )
+    .default([]),
+  repair_reports: z.array(z.looseObject({ id: z.number().int(), created_at: z.string() })).default([]),
+});
+export type BugDetail = z.infer<typeof BugDetailSchema>;
+
+/** One row of a bug's activity (reviews, comments, cockpit actions); docs/api.md. */
+export const ActivitySchema = z.looseObject({
+  id: z.number().int(),
+  kind: z.string(),
+  actor: z.string().nullish(),
+  body: z.string().nullish(),
+  data: z.record(z.string(), z.unknown()).nullish(),
+  at: z.string(),
+});
+export type Activity = z.infer<typeof ActivitySchema>;
+
+/** The most rows `GET /api/v1/bugs/:id/activity` answers at once. */
+export const ACTIVITY_PAGE = 500;
 
 export const ProjectSchema = z.looseObject({
   id: z.string(),
@@ -52,7 +88,8 @@ export interface RepairReport {
 
 export interface PrInfo {
   pr_number: number;
-  pr_url: string;
+  /** Left out: the bug keeps the one it has. */
+  pr_url?: string;
   branch_name: string;
 }
 
@@ -97,6 +134,16 @@ export class LogCenterClient {
 
   async project(id: string): Promise<Project> {
     return ProjectSchema.parse(await this.call('GET', `/api/v1/projects/${encodeURIComponent(id)}`));
+  }
+
+  async bugDetail(bugId: number): Promise<BugDetail> {
+    return BugDetailSchema.parse(await this.call('GET', `/api/v1/bugs/${bugId}`));
+  }
+
+  /** Activity rows with an id above `afterId`, oldest first, at most ACTIVITY_PAGE of them. */
+  async activity(bugId: number, afterId = 0): Promise<Activity[]> {
+    const answer = await this.call('GET', `/api/v1/bugs/${bugId}/activity?after_id=${afterId}`);
+    return itemsOf(ActivitySchema).parse(answer).items;
   }
 
   async addRepairReport(bugId: number, report: RepairReport): Promise<void> {

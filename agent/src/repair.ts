@@ -1,7 +1,8 @@
 import type { AgentConfig } from './config';
 import { truncateMiddle } from './exec';
-import { type FixerRun, runFixer } from './fixer';
-import { GitError, gitEnv } from './git';
+import { type FixerRun, type ReviewRequest, runFixer } from './fixer';
+import { followUpCommitMessage, isReviewFollowUp, reviewRequest } from './follow-up';
+import { GitError, gitEnv, isRejectedPush } from './git';
 import type { Bug, LogCenterClient, RepairReport } from './log-center';
 import {
   describePullRequest,
@@ -45,6 +46,12 @@ export interface BugOutcome {
   branch?: string;
   prNumber?: number;
   prUrl?: string;
+  /** A review follow-up: a commit added to the existing pull request's branch, no new pull request. */
+  followUp?: boolean;
+  /** The commit pushed. */
+  commit?: string;
+  /** The failure concerns this bug only; the project's other bugs can still be repaired. */
+  onlyThisBug?: boolean;
   durationMs: number;
   /** Set when talking to Log Center failed, which is the agent's problem rather than the bug's. */
   error?: string;
@@ -77,8 +84,9 @@ export function commitMessage(bug: Bug, analysis: string): string {
 
 /**
  * One claimed bug from FIXING to PENDING_REVIEW with an open pull request, or to FAILED with the
- * reason. It never throws: every way out reports to Log Center, so no bug stays FIXING while the agent
- * runs.
+ * reason. A review follow-up (the bug came back from PENDING_REVIEW with its pull request) gets a
+ * commit on the pull request's branch instead of a new branch and pull request. It never throws:
+ * every way out reports to Log Center, so no bug stays FIXING while the agent runs.
  */
 export async function repairBug(bug: Bug, ctx: RepairContext): Promise<BugOutcome> {
   const started = Date.now();
@@ -92,24 +100,58 @@ export async function repairBug(bug: Bug, ctx: RepairContext): Promise<BugOutcom
   let tests: TestRun | undefined;
   let reportSent = false;
   let stage: Stage = 'repository';
+  let review: ReviewRequest | undefined;
 
   say('claimed', `${bug.project_id}: ${bug.error.type}: ${oneLine(bug.error.message)}`);
   try {
     const project = await ctx.api.project(bug.project_id);
-    // Before any work: a project whose pull request cannot be opened is not worth a fixer run.
-    const target: PullRequestTarget = pullRequestTarget(project.repo_url, ctx.config);
+    if (bug.pr_number && bug.branch_name) {
+      const detail = await ctx.api.bugDetail(bug.id);
+      if (isReviewFollowUp(bug, detail)) {
+        review = await reviewRequest(
+          ctx.api,
+          { ...bug, pr_number: bug.pr_number, branch_name: bug.branch_name },
+          detail,
+        );
+        say(
+          'claimed',
+          `review follow-up of PR #${review.prNumber} on ${review.branch}: ${review.feedback.length} piece(s) of feedback`,
+        );
+        if (review.feedback.length === 0) {
+          throw new RepairFailure(
+            `changes were requested on PR #${review.prNumber}, but Log Center holds no review text or comment since the last repair report; nothing to act on`,
+            undefined,
+            true,
+          );
+        }
+      }
+    }
+    // Before any work: a project whose pull request cannot be opened is not worth a fixer run. A
+    // follow-up opens none: its pull request exists.
+    const target: PullRequestTarget | undefined = review
+      ? undefined
+      : pullRequestTarget(project.repo_url, ctx.config);
 
     // 1. Repository and branch
     const choice = await chooseRepository(project, ctx.config.workdir, env, (m) => say('repository', m));
-    workspace = await Workspace.open({
-      choice,
-      env,
-      branchName: (attempt) => fixBranchName(bug.id, now(), attempt),
-      note: (m) => say('repository', m),
-    });
+    workspace = review
+      ? await Workspace.openExisting({
+          choice,
+          env,
+          branch: review.branch,
+          note: (m) => say('repository', m),
+        })
+      : await Workspace.open({
+          choice,
+          env,
+          branchName: (attempt) => fixBranchName(bug.id, now(), attempt),
+          note: (m) => say('repository', m),
+        });
     say(
       'repository',
-      `${choice.dir} (${choice.kind}): ${workspace.branch} from origin/${workspace.defaultBranch} @ ${workspace.baseCommit.slice(0, 10)}`,
+      review
+        ? `${choice.dir} (${choice.kind}): ${workspace.branch} from origin @ ${workspace.baseCommit.slice(0, 10)}`
+        : `${choice.dir} (${choice.kind}): ${workspace.branch} from origin/${workspace.defaultBranch} @ ${workspace.baseCommit.slice(0, 10)}`,
     );
 
     // 2. Fixer
@@ -122,6 +164,7 @@ export async function repairBug(bug: Bug, ctx: RepairContext): Promise<BugOutcom
       project,
       timeoutMs: ctx.config.fixerTimeoutSeconds * 1000,
       signal: ctx.signal,
+      review,
     });
     report.analysis = fixer.analysis;
     report.tokens_in = fixer.tokensIn;
@@ -135,14 +178,23 @@ export async function repairBug(bug: Bug, ctx: RepairContext): Promise<BugOutcom
       );
     }
     await workspace.repo.stageAll();
-    report.modified_files = await workspace.repo.stagedFiles(workspace.baseCommit);
-    if (report.modified_files.length === 0) {
-      throw new RepairFailure('the fixer made no changes', fixer.run.output);
+    const changed = await workspace.repo.stagedFiles(workspace.baseCommit);
+    if (changed.length === 0) {
+      throw new RepairFailure(
+        review ? 'the fixer made no changes in answer to the review' : 'the fixer made no changes',
+        fixer.run.output,
+      );
     }
-    report.diff = truncateMiddle(await workspace.repo.stagedDiff(workspace.baseCommit), LIMITS.diff);
+    // The report shows the whole pull request, not only the follow-up: it is what a reviewer (and
+    // the auto-approval policy) judges.
+    const prBase = review
+      ? await workspace.repo.mergeBase(`refs/remotes/origin/${workspace.defaultBranch}`, workspace.baseCommit)
+      : workspace.baseCommit;
+    report.modified_files = review ? await workspace.repo.stagedFiles(prBase) : changed;
+    report.diff = truncateMiddle(await workspace.repo.stagedDiff(prBase), LIMITS.diff);
     say(
       'fixer',
-      `done in ${seconds(fixer.run.durationMs)}: ${report.modified_files.length} file(s) changed (${report.modified_files.slice(0, 5).join(', ')})${fixer.model ? `, ${fixer.model}` : ''}${fixer.tokensIn !== undefined ? `, ${fixer.tokensIn} in / ${fixer.tokensOut ?? 0} out tokens` : ''}`,
+      `done in ${seconds(fixer.run.durationMs)}: ${changed.length} file(s) changed (${changed.slice(0, 5).join(', ')})${fixer.model ? `, ${fixer.model}` : ''}${fixer.tokensIn !== undefined ? `, ${fixer.tokensIn} in / ${fixer.tokensOut ?? 0} out tokens` : ''}`,
     );
 
     // 3. Verify
@@ -171,6 +223,20 @@ export async function repairBug(bug: Bug, ctx: RepairContext): Promise<BugOutcom
 
     // 4. Publish
     stage = 'publish';
+    if (review) {
+      const outcome = await publishFollowUp(bug, ctx, {
+        workspace,
+        review,
+        report,
+        analysis: fixer.analysis,
+        started,
+        say,
+      });
+      stage = 'report';
+      reportSent = true;
+      return outcome;
+    }
+    if (!target) throw new Error('no pull request target');
     await workspace.repo.commit(commitMessage(bug, fixer.analysis));
     say('publish', `pushing ${workspace.branch} to origin`);
     await workspace.repo.pushFixBranch(workspace.branch, workspace.defaultBranch);
@@ -229,7 +295,12 @@ export async function repairBug(bug: Bug, ctx: RepairContext): Promise<BugOutcom
       durationMs: report.duration_ms,
     };
   } catch (error) {
-    const reason = reasonOf(error);
+    if (error instanceof ReportFailure) {
+      stage = 'report';
+      reportSent = error.reportSent;
+    }
+    const cause = error instanceof ReportFailure ? error.cause : error;
+    const reason = reasonOf(cause);
     say(stage, `failed: ${reason}`);
     if (workspace) {
       await workspace.restore().catch((restoreError: unknown) => {
@@ -237,10 +308,10 @@ export async function repairBug(bug: Bug, ctx: RepairContext): Promise<BugOutcom
       });
     }
     const output =
-      error instanceof RepairFailure
-        ? error.output
-        : error instanceof GitError
-          ? error.result.output
+      cause instanceof RepairFailure
+        ? cause.output
+        : cause instanceof GitError
+          ? cause.result.output
           : undefined;
     const analysis = fixer?.analysis.trim();
     // A fixer that prints plain text has its output as its analysis already.
@@ -248,8 +319,103 @@ export async function repairBug(bug: Bug, ctx: RepairContext): Promise<BugOutcom
     report.analysis = [`Repair failed: ${reason}`, analysis, extra].filter(Boolean).join('\n\n');
     report.analysis = truncateMiddle(report.analysis, LIMITS.analysis);
     report.duration_ms = Date.now() - started;
-    return fail(bug, ctx, { report, reason, stage, reportSent, started });
+    const outcome = await fail(bug, ctx, { report, reason, stage, reportSent, started });
+    if (review) outcome.followUp = true;
+    if (cause instanceof RepairFailure && cause.onlyThisBug) outcome.onlyThisBug = true;
+    return outcome;
   }
+}
+
+/** Talking to Log Center failed after the work was published; the catch reports it like any failure. */
+class ReportFailure extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly reportSent: boolean,
+  ) {
+    super('report failed');
+  }
+}
+
+/**
+ * A review follow-up's steps 4 and 5: commit, push to the pull request's branch without force,
+ * report with the same pull request. Never opens a pull request. When origin's branch is gone or
+ * moved since the fetch, nothing is pushed and the bug fails with the reason: a person decides.
+ */
+async function publishFollowUp(
+  bug: Bug,
+  ctx: RepairContext,
+  work: {
+    workspace: Workspace;
+    review: ReviewRequest;
+    report: RepairReport;
+    analysis: string;
+    started: number;
+    say: (step: Stage, message: string) => void;
+  },
+): Promise<BugOutcome> {
+  const { workspace, review, report, say } = work;
+  const branch = workspace.branch;
+  await workspace.repo.commit(followUpCommitMessage(bug, review.prNumber, work.analysis));
+  const commit = await workspace.repo.revParse('HEAD');
+  const remoteNow = await workspace.repo.remoteBranchCommit(branch);
+  if (remoteNow === null) {
+    throw new RepairFailure(
+      `the pull request branch ${branch} was deleted on origin while the fixer ran; the follow-up commit was not pushed`,
+      undefined,
+      true,
+    );
+  }
+  const moved = (to: string) =>
+    new RepairFailure(
+      `origin's ${branch} moved from ${workspace.baseCommit.slice(0, 10)} to ${to} while the fixer ran; ` +
+        'the follow-up commit was not pushed (the agent never force-pushes). Request changes again to retry on top of it',
+      undefined,
+      true,
+    );
+  if (remoteNow !== workspace.baseCommit) throw moved(remoteNow.slice(0, 10));
+  say('publish', `pushing ${commit.slice(0, 10)} to ${branch} on origin (PR #${review.prNumber})`);
+  try {
+    await workspace.repo.pushFixBranch(branch, workspace.defaultBranch);
+  } catch (error) {
+    if (isRejectedPush(error)) throw moved('a commit the agent does not have');
+    throw error;
+  }
+  await workspace.restore();
+
+  report.branch_name = branch;
+  report.pr_number = review.prNumber;
+  if (review.prUrl) report.pr_url = review.prUrl;
+  report.duration_ms = Date.now() - work.started;
+  let reportSent = false;
+  try {
+    await ctx.api.addRepairReport(bug.id, report);
+    reportSent = true;
+    await ctx.api.setPrInfo(bug.id, {
+      pr_number: review.prNumber,
+      pr_url: review.prUrl,
+      branch_name: branch,
+    });
+    await ctx.api.setStatus(bug.id, {
+      status: 'PENDING_REVIEW',
+      note: `follow-up commit ${commit.slice(0, 10)} pushed to ${branch} for PR #${review.prNumber}, answering the review`,
+      actor: ctx.config.agentId,
+    });
+  } catch (error) {
+    throw new ReportFailure(error, reportSent);
+  }
+  say('report', `PENDING_REVIEW, repair report sent (${seconds(report.duration_ms)})`);
+  return {
+    bugId: bug.id,
+    projectId: bug.project_id,
+    stage: 'report',
+    status: 'PENDING_REVIEW',
+    branch,
+    prNumber: review.prNumber,
+    prUrl: review.prUrl,
+    followUp: true,
+    commit,
+    durationMs: report.duration_ms,
+  };
 }
 
 async function fail(

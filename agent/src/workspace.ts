@@ -1,6 +1,6 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { clone, Repo, workTreeRoot } from './git';
+import { clone, FIX_BRANCH, Repo, workTreeRoot } from './git';
 import type { Project } from './log-center';
 
 /** A reason the bug cannot be repaired, said to a person in the bug's history. */
@@ -9,6 +9,11 @@ export class RepairFailure extends Error {
     readonly reason: string,
     /** Output worth keeping in the repair report (fixer or git output). */
     readonly output?: string,
+    /**
+     * The failure concerns this bug's branch only (e.g. its pull request branch is gone), so the
+     * repository is fine for the project's other bugs.
+     */
+    readonly onlyThisBug = false,
   ) {
     super(reason);
     this.name = 'RepairFailure';
@@ -92,29 +97,62 @@ export class Workspace {
     branchName: (attempt: number) => string;
     note: (message: string) => void;
   }): Promise<Workspace> {
-    const { choice, env, note } = options;
-    const repo = new Repo(choice.dir, env);
-    const pending = await repo.pendingChanges();
-    if (pending.length > 0) {
-      if (choice.kind === 'local_path') {
-        throw new RepairFailure(
-          `the work tree at ${choice.dir} has uncommitted changes; the agent only works on a clean tree`,
-          pending.slice(0, 20).join('\n'),
-        );
-      }
-      // The clone is the agent's own: leftovers there come from a run that was killed mid-repair.
-      note(`discarding ${pending.length} leftover change(s) in the agent's clone`);
-      await repo.discardChanges();
-    }
-
-    const original = await repo.currentCheckout();
-    await repo.fetch();
-    const defaultBranch = await repo.defaultBranch();
+    const { repo, original, defaultBranch } = await prepare(options);
     const baseCommit = await repo.revParse(`refs/remotes/origin/${defaultBranch}`);
 
     let branch = options.branchName(1);
     for (let attempt = 2; await taken(repo, branch); attempt++) branch = options.branchName(attempt);
     await repo.createBranch(branch, baseCommit);
+    return new Workspace(repo, options.choice, defaultBranch, baseCommit, branch, original);
+  }
+
+  /**
+   * For a review follow-up: the pull request's branch as origin has it now, checked out as a local
+   * branch tracking it; never a new branch from the default. `baseCommit` is origin's tip of that
+   * branch, so the follow-up's changes are what lies on top of it.
+   */
+  static async openExisting(options: {
+    choice: RepositoryChoice;
+    env: NodeJS.ProcessEnv;
+    branch: string;
+    note: (message: string) => void;
+  }): Promise<Workspace> {
+    const { choice, branch, note } = options;
+    const prepared = await prepare(options);
+    const { repo, defaultBranch } = prepared;
+    let { original } = prepared;
+    if (branch === defaultBranch || !FIX_BRANCH.test(branch)) {
+      throw new RepairFailure(
+        `the pull request branch ${branch} is not one of the agent's fix/auto-* branches; the agent only pushes its own`,
+        undefined,
+        true,
+      );
+    }
+    if (!(await repo.hasRef(`refs/remotes/origin/${branch}`))) {
+      throw new RepairFailure(
+        `the pull request branch ${branch} no longer exists on origin (deleted after the review?); nothing to add the follow-up commit to`,
+        undefined,
+        true,
+      );
+    }
+    if (await repo.hasRef(`refs/heads/${branch}`)) {
+      if (choice.kind === 'local_path') {
+        throw new RepairFailure(
+          `${choice.dir} has a local branch ${branch}; delete it (git branch -D ${branch}) so the agent can check out origin's`,
+          undefined,
+          true,
+        );
+      }
+      // The clone is the agent's own: a local copy there is the leftover of a run that was killed.
+      note(`deleting the leftover local branch ${branch} in the agent's clone`);
+      if ('branch' in original && original.branch === branch) {
+        await repo.detach();
+        original = await repo.currentCheckout();
+      }
+      await repo.deleteBranch(branch);
+    }
+    const baseCommit = await repo.revParse(`refs/remotes/origin/${branch}`);
+    await repo.checkoutTracking(branch);
     return new Workspace(repo, choice, defaultBranch, baseCommit, branch, original);
   }
 
@@ -130,6 +168,36 @@ export class Workspace {
     await this.repo.checkout(this.original);
     await this.repo.deleteBranch(this.branch);
   }
+}
+
+/**
+ * Refuses a dirty `local_path` (those are someone's uncommitted changes), cleans the agent's own
+ * clone, notes the checkout to come back to and fetches.
+ */
+async function prepare(options: {
+  choice: RepositoryChoice;
+  env: NodeJS.ProcessEnv;
+  note: (message: string) => void;
+}): Promise<{ repo: Repo; original: Checkout; defaultBranch: string }> {
+  const { choice, env, note } = options;
+  const repo = new Repo(choice.dir, env);
+  const pending = await repo.pendingChanges();
+  if (pending.length > 0) {
+    if (choice.kind === 'local_path') {
+      throw new RepairFailure(
+        `the work tree at ${choice.dir} has uncommitted changes; the agent only works on a clean tree`,
+        pending.slice(0, 20).join('\n'),
+      );
+    }
+    // The clone is the agent's own: leftovers there come from a run that was killed mid-repair.
+    note(`discarding ${pending.length} leftover change(s) in the agent's clone`);
+    await repo.discardChanges();
+  }
+
+  const original = await repo.currentCheckout();
+  await repo.fetch();
+  const defaultBranch = await repo.defaultBranch();
+  return { repo, original, defaultBranch };
 }
 
 async function taken(repo: Repo, branch: string): Promise<boolean> {

@@ -1,11 +1,41 @@
+import { lazy } from './components/Lazy';
 import { Link } from './components/Link';
 import { BoardPage } from './pages/BoardPage';
 import { BugPage } from './pages/BugPage';
 import { LoginPage } from './pages/LoginPage';
-import { ProjectEditPage } from './pages/ProjectEditPage';
-import { ProjectsPage } from './pages/ProjectsPage';
-import { StatsPage } from './pages/StatsPage';
 import { type Store, StoreContext, useStore, useT } from './state/store';
+
+// The board and a bug are what a person opens first; the other pages are chunks of their own,
+// fetched on first visit, so the first load stays small.
+const StatsPage = lazy(() => import('./pages/StatsPage').then((m) => m.StatsPage));
+const ProjectsPage = lazy(() => import('./pages/ProjectsPage').then((m) => m.ProjectsPage));
+const ProjectEditPage = lazy(() => import('./pages/ProjectEditPage').then((m) => m.ProjectEditPage));
+const MessageList = lazy(() => import('./components/MessageList').then((m) => m.MessageList));
+
+/** The message centre's button with the unread count; the list opens under the header. */
+function MessagesButton() {
+  const { notifications } = useStore();
+  const t = useT();
+  const unread = notifications.unread.value;
+  // A server without the message centre answers nothing to count: no button then.
+  if (unread === null) return null;
+  return (
+    <button
+      type="button"
+      class="button ghost small messages-button"
+      aria-expanded={notifications.open.value}
+      aria-label={t.messages.button(unread)}
+      onClick={() => notifications.toggle()}
+    >
+      <span aria-hidden="true">🔔</span>
+      {unread > 0 && (
+        <span class="unread-count" data-testid="unread-count" aria-hidden="true">
+          {unread > 99 ? '99+' : unread}
+        </span>
+      )}
+    </button>
+  );
+}
 
 function Page() {
   const { router } = useStore();
@@ -58,6 +88,7 @@ function Header() {
         </nav>
       )}
       <span class="spacer" />
+      {signedIn && <MessagesButton />}
       <button
         type="button"
         class="button ghost small"
@@ -76,12 +107,13 @@ function Header() {
 }
 
 function Shell() {
-  const { session, i18n } = useStore();
+  const { session, i18n, notifications } = useStore();
   const t = useT();
   const state = session.state.value;
   return (
     <div class="app" lang={i18n.locale.value}>
       <Header />
+      {state === 'signed-in' && notifications.open.value && <MessageList />}
       <main class="main">
         {state === 'signed-in' ? (
           <Page />

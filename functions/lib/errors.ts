@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'method_not_allowed',
   'request_timeout',
   'invalid_transition',
+  'conflict',
   'project_limit',
   'payload_too_large',
   'unsupported_media_type',
@@ -24,6 +25,7 @@ export const ERROR_CODES = [
   'queue_full',
   'not_configured',
   'database_unreachable',
+  'gitea_failed',
   'shutting_down',
   'internal_error',
 ] as const;

@@ -159,6 +159,45 @@ export function targetProblem(url: string, allowPrivate = false): TargetProblem 
 }
 
 /**
+ * What is wrong with an SMTP relay URL (`smtp://` or `smtps://`) as written, or null: the same
+ * private-address rule as an http target.
+ */
+export function smtpTargetProblem(url: string, allowPrivate = false): TargetProblem | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'invalid';
+  }
+  if (!parsed.hostname) return 'invalid';
+  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') return 'scheme';
+  if (!allowPrivate && isPrivateHost(parsed.hostname)) return 'private';
+  return null;
+}
+
+/**
+ * The addresses a host may be reached at, checked: the literal host, then every address the
+ * installed (or given) resolver answers. A caller that connects to one of `addresses` itself
+ * cannot be led elsewhere by a second DNS answer. `addresses` is empty when the host is not
+ * resolved here (private targets allowed, or no resolver): connect by name then.
+ */
+export async function checkHostAtSend(
+  hostname: string,
+  options: { allowPrivate?: boolean; resolve?: HostResolver | null },
+): Promise<{ ok: true; addresses: string[] } | { ok: false; problem: TargetProblem; detail: string }> {
+  if (options.allowPrivate) return { ok: true, addresses: [] };
+  const bare = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+  if (isPrivateHost(bare)) return { ok: false, problem: 'private', detail: `target ${PROBLEM_TEXT.private}` };
+  if (parseV4(bare) !== null || bare.includes(':')) return { ok: true, addresses: [bare] };
+  const resolve = options.resolve === undefined ? installedResolver : options.resolve;
+  if (!resolve) return { ok: true, addresses: [] };
+  const addresses = await resolve(bare);
+  const inside = addresses.find((a) => isPrivateAddress(a));
+  if (inside !== undefined) return { ok: false, problem: 'private', detail: `${bare} resolves to ${inside}` };
+  return { ok: true, addresses };
+}
+
+/**
  * The target checked where it will be sent: the literal host, then, when a resolver is
  * available, every address the name resolves to. A name with one private address among
  * public ones is refused, since the connection may pick any of them.

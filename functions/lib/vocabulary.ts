@@ -20,7 +20,8 @@ export type Status = (typeof STATUSES)[number];
 export const TRANSITIONS: Record<Status, readonly Status[]> = {
   NEW: ['FIXING', 'FAILED', 'IGNORED'],
   FIXING: ['PENDING_REVIEW', 'FAILED', 'NEW'],
-  PENDING_REVIEW: ['MERGED', 'FAILED', 'NEW'],
+  // FIXING: a reviewer asked for changes; the agent follows up on the same branch and PR.
+  PENDING_REVIEW: ['MERGED', 'FAILED', 'NEW', 'FIXING'],
   MERGED: ['DEPLOYED', 'FAILED', 'NEW'],
   DEPLOYED: ['NEW'],
   FAILED: ['NEW', 'IGNORED'],

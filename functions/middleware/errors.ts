@@ -18,6 +18,7 @@ export const codeToStatus: Record<ErrorCode, ContentfulStatusCode> = {
   method_not_allowed: 405,
   request_timeout: 408,
   invalid_transition: 409,
+  conflict: 409,
   project_limit: 422,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -26,6 +27,7 @@ export const codeToStatus: Record<ErrorCode, ContentfulStatusCode> = {
   queue_full: 429,
   not_configured: 503,
   database_unreachable: 503,
+  gitea_failed: 502,
   shutting_down: 503,
   internal_error: 500,
 };

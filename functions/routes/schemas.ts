@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { LEVELS, PROJECT_ID_PATTERN } from '../lib/vocabulary';
+import { ACTIVITY_KINDS } from '../services/activity';
+import { MERGE_STYLES, normalisePath } from '../services/review-policy';
 
 export const ErrorSchema = z
   .object({
@@ -108,10 +110,22 @@ export const RepairReportSchema = z
   })
   .openapi('RepairReport');
 
+export const ActivitySchema = z
+  .object({
+    id: z.number().int(),
+    kind: z.enum(ACTIVITY_KINDS),
+    actor: z.string().openapi({ description: '`person`, `policy`, `system` or `gitea:<login>`' }),
+    body: nullableString,
+    data: z.record(z.string(), z.unknown()),
+    at: z.string(),
+  })
+  .openapi('Activity');
+
 export const BugDetailSchema = BugSchema.extend({
   occurrences: z.array(OccurrenceSchema),
   repair_reports: z.array(RepairReportSchema),
   history: z.array(HistorySchema),
+  activity: z.array(ActivitySchema).openapi({ description: 'The latest 200 activity rows, oldest first' }),
 }).openapi('BugDetail');
 
 /**
@@ -129,17 +143,74 @@ export const AlertSettingsSchema = z
   .object({
     slack_webhook_url: AlertTargetUrl,
     alert_webhook_url: AlertTargetUrl,
+    /** Replaces ALERT_EMAIL_TO for this project; empty or null falls back to it. */
+    email_recipients: z
+      .array(z.email().max(254))
+      .max(50)
+      .refine((list) => new Set(list.map((a) => a.toLowerCase())).size === list.length, 'must be unique')
+      .nullable()
+      .optional(),
+    dingtalk_webhook_url: AlertTargetUrl,
+    dingtalk_secret: z.string().trim().max(200).nullable().optional(),
+    wecom_webhook_url: AlertTargetUrl,
     events: z
       .object({
         new_bug: z.boolean().optional(),
         regression: z.boolean().optional(),
         failed: z.boolean().optional(),
         pr_opened: z.boolean().optional(),
+        merged: z.boolean().optional(),
       })
       .optional(),
     min_level: z.enum(LEVELS).optional(),
   })
   .openapi('AlertSettings');
+
+export const ReviewSettingsSchema = z
+  .object({
+    reviewers: z.array(z.string()).openapi({ description: 'Gitea user names asked to review each PR' }),
+    merge_style: z.enum(MERGE_STYLES),
+    auto_approve: z.object({
+      enabled: z.boolean(),
+      max_changed_lines: z.number().int(),
+      allowed_paths: z.array(z.string()),
+      merge: z.boolean(),
+    }),
+  })
+  .openapi('ReviewSettings');
+
+/** Gitea user names: letters, digits, `-`, `_`, `.` (Gitea's own rule), at most 40. */
+const GiteaLogin = z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be a Gitea user name');
+
+/** A partial update, merged into what is stored (null resets every key to its default). */
+export const ReviewSettingsUpdateSchema = z
+  .object({
+    reviewers: z
+      .array(GiteaLogin)
+      .max(20)
+      .refine((list) => new Set(list.map((n) => n.toLowerCase())).size === list.length, 'must be unique')
+      .optional(),
+    merge_style: z.enum(MERGE_STYLES).optional(),
+    auto_approve: z
+      .object({
+        enabled: z.boolean().optional(),
+        max_changed_lines: z.number().int().min(0).max(100_000).optional(),
+        allowed_paths: z
+          .array(
+            z
+              .string()
+              .max(500)
+              .refine((p) => normalisePath(p) !== null, 'must be a folder or file inside the repository'),
+          )
+          .max(100)
+          .optional(),
+        merge: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .openapi('ReviewSettingsUpdate');
 
 export const ProjectSchema = z
   .object({
@@ -153,6 +224,7 @@ export const ProjectSchema = z
     rate_limit_per_minute: z.number().int().nullable(),
     test_command: nullableString,
     alert_settings: AlertSettingsSchema,
+    review_settings: ReviewSettingsSchema,
     sentry_id: z.number().int().nullable().openapi({ description: 'The project number in its Sentry DSN' }),
     sentry_dsn: nullableString.openapi({ description: 'Give this to a Sentry SDK (docs/sentry.md)' }),
     sentry_dsn_hint: nullableString,

@@ -1,19 +1,19 @@
-import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import { type BugRow, bugs, occurrences, projects, repairReports } from '../../schema';
 import type { Config } from '../lib/config';
-import type { Db } from '../lib/db';
-import { deleteInChunks } from '../lib/db';
+import { batch, type Db, deleteInChunks } from '../lib/db';
 import { notFound } from '../lib/errors';
 import {
   type AlertConfig,
   type FlushOptions,
   flushAlerts,
+  purgeReadNotifications,
   purgeSettledAlerts,
   queueRecurring,
   queueReviewReminders,
 } from './alerts';
 import { getBugRow } from './bugs';
-import { moveBugs } from './transitions';
+import { historyRows, moveBugs } from './transitions';
 
 export const LEASE_EXPIRIES_BEFORE_FAILED = 3;
 
@@ -26,31 +26,81 @@ export interface ClaimRequest {
 }
 
 /**
- * One batch picks and flips the bugs: SQLite runs write transactions one at a time, so two
- * agents claiming at once can never both see the same bug as NEW.
+ * Hands out review follow-ups first (FIXING bugs a reviewer sent back, waiting unclaimed with
+ * their PR), then NEW bugs. Each kind is one batch that picks and flips its bugs: SQLite runs
+ * write transactions one at a time, so two agents claiming at once never get the same bug.
  */
 export async function claimBugs(db: Db, request: ClaimRequest): Promise<BugRow[]> {
   const now = new Date();
   const at = now.toISOString();
   const leaseUntil = new Date(now.getTime() + request.lease_seconds * 1000).toISOString();
-  const conditions = [eq(bugs.status, 'NEW')];
-  if (request.project_id) conditions.push(eq(bugs.projectId, request.project_id));
-  if (request.source) conditions.push(eq(bugs.source, request.source));
+  const filters = [];
+  if (request.project_id) filters.push(eq(bugs.projectId, request.project_id));
+  if (request.source) filters.push(eq(bugs.source, request.source));
+  const lease = { claimedBy: request.agent_id, leaseExpiresAt: leaseUntil };
+  const actor = `agent:${request.agent_id}`;
+
+  const followUps = await claimFollowUps(db, {
+    where: and(...filters),
+    limit: request.limit,
+    actor,
+    at,
+    set: lease,
+  });
+  const room = request.limit - followUps.length;
+  if (room <= 0) return followUps;
   const candidates = db
     .select({ id: bugs.id })
     .from(bugs)
-    .where(and(...conditions))
+    .where(and(eq(bugs.status, 'NEW'), ...filters))
     .orderBy(sql`${bugs.occurrenceCount} DESC`, bugs.id)
-    .limit(request.limit);
-  return moveBugs(db, {
+    .limit(room);
+  const fresh = await moveBugs(db, {
     from: ['NEW'],
     to: 'FIXING',
     where: inArray(bugs.id, candidates),
-    actor: `agent:${request.agent_id}`,
+    actor,
     note: `claimed, lease until ${leaseUntil}`,
     at,
-    set: { claimedBy: request.agent_id, leaseExpiresAt: leaseUntil },
+    set: lease,
   });
+  return [...followUps, ...fresh];
+}
+
+/** A FIXING bug nobody holds that has a PR: a reviewer asked for changes (services/webhooks.ts). */
+export const waitingForFollowUp = () =>
+  and(eq(bugs.status, 'FIXING'), isNull(bugs.claimedBy), isNotNull(bugs.prNumber));
+
+/**
+ * Claims review follow-ups. The status stays FIXING, so this is not a move of the transition
+ * table; the history row (FIXING → FIXING) still says who took it, in the same batch.
+ */
+async function claimFollowUps(
+  db: Db,
+  claim: { where: SQL | undefined; limit: number; actor: string; at: string; set: Partial<BugRow> },
+): Promise<BugRow[]> {
+  const picked = inArray(
+    bugs.id,
+    db
+      .select({ id: bugs.id })
+      .from(bugs)
+      .where(and(waitingForFollowUp(), claim.where))
+      .orderBy(bugs.statusChangedAt, bugs.id)
+      .limit(claim.limit),
+  );
+  // The update re-checks that nobody holds the bug, so the batch claims only what it saw free.
+  const claimable = and(picked, waitingForFollowUp());
+  const results = await batch(db, [
+    historyRows(db, claimable, {
+      from: 'FIXING',
+      to: 'FIXING',
+      actor: claim.actor,
+      note: `claimed for review follow-up, lease until ${claim.set.leaseExpiresAt}`,
+      at: claim.at,
+    }),
+    db.update(bugs).set(claim.set).where(claimable).returning(),
+  ]);
+  return results[1] as BugRow[];
 }
 
 export interface RepairReportInput {
@@ -125,6 +175,7 @@ export interface SweepResult {
   alerts_dead: number;
   alerts_suppressed: number;
   alerts_purged: number;
+  notifications_purged: number;
 }
 
 export interface SweepOptions {
@@ -159,6 +210,7 @@ export async function sweep(db: Db, options: SweepOptions): Promise<SweepResult>
   const recurring =
     alerts.ALERT_THROTTLE_MINUTES > 0 ? await queueRecurring(db, now, alerts.ALERT_THROTTLE_MINUTES) : [];
   const alertsPurged = await purgeSettledAlerts(db, cutoff);
+  const notificationsPurged = await purgeReadNotifications(db, cutoff);
   const flushed = await flushAlerts(db, alerts, { ...options.flush, now });
   await refreshPlannerStats(db, 'optimize');
   return {
@@ -174,6 +226,7 @@ export async function sweep(db: Db, options: SweepOptions): Promise<SweepResult>
     alerts_dead: flushed.dead,
     alerts_suppressed: flushed.suppressed,
     alerts_purged: alertsPurged,
+    notifications_purged: notificationsPurged,
   };
 }
 

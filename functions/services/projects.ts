@@ -1,8 +1,9 @@
 import { asc, count, eq, inArray, sql } from 'drizzle-orm';
-import { type AlertSettings, bugs, type ProjectRow, projects } from '../../schema';
+import { type AlertSettings, bugs, type ProjectRow, projects, type ReviewSettings } from '../../schema';
 import type { Db } from '../lib/db';
 import { AppError } from '../lib/errors';
 import { nowIso } from '../lib/time';
+import { reviewSettingsOf } from './review-policy';
 import { INGEST_KEY_PATTERN, sentryDsn } from './sentry/auth';
 
 export type StatusCounts = Record<string, number>;
@@ -25,6 +26,7 @@ export function toApiProject(row: ProjectRow, baseUrl: string, counts: StatusCou
     rate_limit_per_minute: row.rateLimitPerMinute,
     test_command: row.testCommand,
     alert_settings: row.alertSettings ?? {},
+    review_settings: reviewSettingsOf(row.reviewSettings),
     sentry_id: row.sentryId,
     sentry_dsn: dsn,
     // A key stored before keys had to fit a DSN still guards the report API; SDKs need a new one.
@@ -112,6 +114,8 @@ export interface ProjectUpdate {
   rate_limit_per_minute?: number | null;
   test_command?: string | null;
   alert_settings?: AlertSettings | null;
+  /** Merged into what is stored (JSON merge patch); null resets it to the defaults. */
+  review_settings?: ReviewSettings | null;
 }
 
 /**
@@ -136,21 +140,35 @@ export async function upsertProject(
     ...(update.test_command !== undefined && { testCommand: update.test_command }),
     ...(update.alert_settings !== undefined && { alertSettings: update.alert_settings }),
   };
+  // A partial review_settings changes only the keys it names: merged in SQL, so two editors
+  // changing different keys do not undo each other.
+  const reviewPatch = update.review_settings;
+  const inserted = reviewPatch === undefined ? values : { ...values, reviewSettings: reviewPatch };
+  const updated =
+    reviewPatch === undefined
+      ? values
+      : {
+          ...values,
+          reviewSettings:
+            reviewPatch === null
+              ? null
+              : (sql`json_patch(coalesce(${projects.reviewSettings}, '{}'), ${JSON.stringify(reviewPatch)})` as unknown as ReviewSettings),
+        };
   if (maxProjects === undefined) {
     await db
       .insert(projects)
-      .values({ id, ...values, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({ target: projects.id, set: { ...values, updatedAt: now } });
+      .values({ id, ...inserted, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({ target: projects.id, set: { ...updated, updatedAt: now } });
   } else {
     await db.run(sql`INSERT INTO projects (id, created_at, updated_at)
       SELECT ${id}, ${now}, ${now} FROM (SELECT count(*) AS n FROM projects) AS c WHERE c.n < ${maxProjects}
       ON CONFLICT (id) DO NOTHING`);
-    const updated = await db
+    const changed = await db
       .update(projects)
-      .set({ ...values, updatedAt: now })
+      .set({ ...updated, updatedAt: now })
       .where(eq(projects.id, id))
       .returning({ id: projects.id });
-    if (updated.length === 0) throw projectLimit(id, maxProjects);
+    if (changed.length === 0) throw projectLimit(id, maxProjects);
   }
   return getProject(db, id, baseUrl);
 }

@@ -20,7 +20,11 @@ import { getBugRow } from './bugs';
 const ALERT_ON_ENTRY: Partial<Record<Status, AlertKind>> = {
   FAILED: 'failed',
   PENDING_REVIEW: 'pr_opened',
+  MERGED: 'merged',
 };
+
+/** Whether entering this status queues an alert, which the caller then flushes after its answer. */
+export const queuesAlert = (status: string) => status in ALERT_ON_ENTRY;
 
 /** Throws unless the table allows every move from `from` to `to`. */
 export function assertAllowed(from: readonly Status[], to: readonly Status[]): void {

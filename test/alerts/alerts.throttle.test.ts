@@ -137,6 +137,7 @@ describe('regression', () => {
     expect((await time.outbox(project)).map((r) => [r.kind, r.state])).toEqual([
       ['new_bug', 'sent'],
       ['pr_opened', 'suppressed'], // opt-in, off for this project
+      ['merged', 'suppressed'], // opt-in too
       ['regression', 'sent'],
     ]);
 

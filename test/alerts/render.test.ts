@@ -1,5 +1,14 @@
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  dingtalkDigest,
+  dingtalkMessage,
+  dingtalkSignature,
+  dingtalkTestMessage,
+  signDingtalkUrl,
+} from '../../functions/services/alerts/render/dingtalk';
+import { emailMessage, emailTestMessage } from '../../functions/services/alerts/render/email';
 import { slackDigest, slackMessage, slackTestMessage } from '../../functions/services/alerts/render/slack';
 import type { AlertView } from '../../functions/services/alerts/render/text';
 import {
@@ -7,6 +16,13 @@ import {
   webhookMessage,
   webhookTestMessage,
 } from '../../functions/services/alerts/render/webhook';
+import {
+  clipBytes,
+  WECOM_MAX_BYTES,
+  wecomDigest,
+  wecomMessage,
+  wecomTestMessage,
+} from '../../functions/services/alerts/render/wecom';
 import type { BugRow } from '../../schema';
 
 // The renderers are pure: a bug row and a view in, a request body out. No server, no database.
@@ -479,5 +495,197 @@ describe('test message', () => {
       summary: 'Test message: alerts for Shop & Co reach this channel.',
     });
     expect(webhookTestMessage(named, NO_URL).url).toBeNull();
+  });
+});
+
+// Report text that tries to be markup in each channel: HTML for email, markdown, WeCom's
+// <font>/<@mention> tags and DingTalk's links for the robots.
+const HOSTILE_TYPE = 'Evil<b>Type</b>\r\nBcc: attacker@evil.test';
+const HOSTILE_MESSAGE =
+  '<script>alert(1)</script> & "quoted" \'single\' [click](http://evil.test) **bold** ' +
+  '<font color="warning">red</font> <@all> `code`\n# Heading\n> quote';
+
+describe('email', () => {
+  it('says what happened to which bug, with the PR, the reason and a link back', () => {
+    const mail = emailMessage(
+      view({
+        kind: 'failed',
+        kinds: ['failed'],
+        bug: bugRow({ status: 'FAILED', prNumber: 12, prUrl: 'https://git.example.com/o/r/pulls/12' }),
+        note: 'tests still fail after 3 attempts',
+      }),
+      PUBLIC,
+    );
+    expect(mail.subject).toBe('[Log Center] Fix failed: #42 ValueError in Shop API');
+    expect(mail.text).toContain('Fix failed: #42 ValueError');
+    expect(mail.text).toContain('Project: Shop API');
+    expect(mail.text).toContain('Pull request: #12 https://git.example.com/o/r/pulls/12');
+    expect(mail.text).toContain('Reason: tests still fail after 3 attempts');
+    expect(mail.text).toContain("invalid literal for int() with base 10: 'abc'");
+    expect(mail.text).toContain('Open #42 in Log Center: https://lc.example.com/bugs/42');
+    expect(mail.html).toContain('<a href="https://lc.example.com/bugs/42">#42 ValueError</a>');
+    expect(mail.html).toContain('<a href="https://git.example.com/o/r/pulls/12">#12</a>');
+    expect(mail.html).toContain('invalid literal for int() with base 10: &#39;abc&#39;');
+  });
+
+  it('titles merged and review-ready fixes, and links nothing without PUBLIC_URL', () => {
+    const merged = emailMessage(
+      view({
+        kind: 'merged',
+        kinds: ['merged'],
+        bug: bugRow({ status: 'MERGED', mergeCommitSha: 'abcdef0123456789' }),
+      }),
+      NO_URL,
+    );
+    expect(merged.subject).toBe('[Log Center] Fix merged: #42 ValueError in Shop API');
+    expect(merged.text).toContain('Merge commit: abcdef012345');
+    expect(merged.html).not.toContain('<a ');
+    expect(merged.text).not.toContain('Open #42');
+    const review = emailMessage(view({ kind: 'pr_opened', kinds: ['pr_opened'] }), PUBLIC);
+    expect(review.subject).toBe('[Log Center] Fix ready for review: #42 ValueError in Shop API');
+  });
+
+  it('escapes report text in the HTML part and keeps the subject on one line', () => {
+    const mail = emailMessage(
+      view({
+        kind: 'failed',
+        kinds: ['failed'],
+        bug: bugRow({
+          errorType: HOSTILE_TYPE,
+          errorMessage: HOSTILE_MESSAGE,
+          prUrl: 'javascript:alert(1)',
+          prNumber: 3,
+        }),
+        note: '<img src=x onerror=alert(1)>',
+      }),
+      PUBLIC,
+    );
+    expect(mail.subject).not.toMatch(/[\r\n]/);
+    expect(mail.subject).toContain('Evil<b>Type</b> Bcc: attacker@evil.test');
+    expect(mail.html).not.toContain('<script>');
+    expect(mail.html).not.toContain('<b>Type');
+    expect(mail.html).not.toContain('<img');
+    expect(mail.html).not.toContain('<font');
+    expect(mail.html).toContain(
+      '&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot; &#39;single&#39;',
+    );
+    expect(mail.html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    // Only http(s) links: the javascript: PR URL is shown as text, not as a link.
+    expect(mail.html).not.toContain('javascript:');
+    expect(mail.html).toContain('<td>#3</td>');
+  });
+
+  it('has a test message naming the project', () => {
+    const mail = emailTestMessage(project, PUBLIC);
+    expect(mail.subject).toBe('[Log Center] Test message for Shop API');
+    expect(mail.text).toContain('Test message: alerts for Shop API reach this channel.');
+    expect(mail.html).toContain('href="https://lc.example.com/?project=shop-api"');
+  });
+});
+
+describe('DingTalk and WeCom markdown', () => {
+  it('DingTalk: a markdown message with a short title, the facts and a link back', () => {
+    const body = dingtalkMessage(
+      view({
+        kind: 'failed',
+        kinds: ['failed', 'new_bug'],
+        note: 'lease expired',
+        sinceLast: 2,
+        bug: bugRow({ status: 'FAILED', prNumber: 7, prUrl: 'https://git.example.com/o/r/pulls/7' }),
+      }),
+      PUBLIC,
+    );
+    expect(body.msgtype).toBe('markdown');
+    expect(body.markdown.title).toBe('Fix failed: #42 ValueError');
+    const { text } = body.markdown;
+    expect(text.split('\n')[0]).toBe('### Fix failed · Shop API');
+    expect(text).toContain('**[#42 ValueError](https://lc.example.com/bugs/42)**');
+    expect(text).toContain('- Occurrences: 3 (+2 since last alert)');
+    expect(text).toContain('- Pull request: [#7](https://git.example.com/o/r/pulls/7)');
+    expect(text).toContain('- Reason: lease expired');
+    expect(text).toContain('- Also since the last alert: New bug');
+    expect(text).toContain('[Open #42 in Log Center](https://lc.example.com/bugs/42)');
+  });
+
+  it('WeCom: the same lines as markdown content', () => {
+    const body = wecomMessage(
+      view({ kind: 'merged', kinds: ['merged'], bug: bugRow({ status: 'MERGED' }) }),
+      PUBLIC,
+    );
+    expect(body.msgtype).toBe('markdown');
+    expect(body.markdown.content.split('\n')[0]).toBe('### Fix merged · Shop API');
+    expect(body.markdown.content).toContain('- Status: MERGED');
+  });
+
+  it('neutralises markdown, HTML, mentions and links in report text for both robots', () => {
+    const hostile = view({
+      bug: bugRow({ errorType: HOSTILE_TYPE, errorMessage: HOSTILE_MESSAGE }),
+      project: { id: 'p', name: '**Shop** [x](http://evil.test)' },
+    });
+    for (const text of [
+      dingtalkMessage(hostile, PUBLIC).markdown.text,
+      wecomMessage(hostile, PUBLIC).markdown.content,
+    ]) {
+      expect(text).not.toContain('[click](');
+      expect(text).not.toContain('](http://evil.test)');
+      expect(text).not.toContain('<font');
+      expect(text).not.toContain('<@all>');
+      expect(text).not.toContain('<script>');
+      expect(text).not.toContain('**bold**');
+      expect(text).not.toContain('`code`');
+      expect(text).not.toMatch(/\n# Heading/);
+      expect(text).not.toMatch(/\n> quote/);
+      // Still readable: the full-width twins of the same characters.
+      expect(text).toContain('＜script＞alert（1）＜/script＞');
+      expect(text).toContain('［click］（http://evil.test）');
+      expect(text).toContain('＜＠all＞');
+      expect(text).toContain('### New bug · ＊＊Shop＊＊ ［x］（http://evil.test）');
+      // Our own link survives; the report cannot add another.
+      expect(text.match(/\]\(/g)).toHaveLength(2);
+    }
+  });
+
+  it('keeps WeCom content within 4,096 bytes of UTF-8, cutting between characters', () => {
+    const long = view({ bug: bugRow({ errorMessage: '错误'.repeat(3_000) }) });
+    const content = wecomMessage(long, PUBLIC).markdown.content;
+    expect(new TextEncoder().encode(content).length).toBeLessThanOrEqual(WECOM_MAX_BYTES);
+    expect(content).not.toContain('\uFFFD');
+    expect(clipBytes('ab错', 4)).toBe('a…');
+    expect(clipBytes('short', 10)).toBe('short');
+  });
+
+  it('digests list ten bugs and count the rest; test messages name the project', () => {
+    const rows = Array.from({ length: 12 }, (_, i) => bugRow({ id: 100 + i }));
+    const ding = dingtalkDigest(project, rows, PUBLIC);
+    expect(ding.markdown.title).toBe('12 new bugs in Shop API');
+    expect(ding.markdown.text).toContain('[#100 ValueError](https://lc.example.com/bugs/100)');
+    expect(ding.markdown.text).not.toContain('#110 ');
+    expect(ding.markdown.text).toContain('- …and 2 more');
+    expect(wecomDigest(project, rows, PUBLIC).markdown.content).toContain(
+      '[Open Shop API in Log Center](https://lc.example.com/?project=shop-api)',
+    );
+    expect(dingtalkTestMessage(project, PUBLIC).markdown.text).toContain(
+      'Test message: alerts for Shop API reach this channel.',
+    );
+    expect(wecomTestMessage(project, NO_URL).markdown.content).not.toContain('](');
+  });
+});
+
+describe('DingTalk signature', () => {
+  it('is base64(HMAC-SHA256(secret, "timestamp\\nsecret")), URL-encoded after the access token', async () => {
+    const secret = 'SEC0123456789abcdef';
+    const timestamp = 1_700_000_000_123;
+    // Computed independently with node:crypto, as DingTalk's own Java/Python samples do.
+    const expected = createHmac('sha256', secret).update(`${timestamp}\n${secret}`).digest('base64');
+    expect(await dingtalkSignature(secret, timestamp)).toBe(expected);
+    const url = await signDingtalkUrl(
+      'https://oapi.dingtalk.com/robot/send?access_token=abc',
+      secret,
+      timestamp,
+    );
+    expect(url).toBe(
+      `https://oapi.dingtalk.com/robot/send?access_token=abc&timestamp=${timestamp}&sign=${encodeURIComponent(expected)}`,
+    );
+    expect(new URL(url).searchParams.get('sign')).toBe(expected);
   });
 });

@@ -66,6 +66,35 @@ describe('agent claims', () => {
     expect(pending.items).toEqual([]);
   });
 
+  it('hands out a review follow-up (FIXING, unclaimed, with a PR) before NEW bugs, within the limit', async () => {
+    const project = uniqueProject();
+    const { id: reviewed } = await newBug(project, 1);
+    await claim('agent-a', project);
+    await lc.api(`/api/v1/bugs/${reviewed}/pr-info`, {
+      method: 'PUT',
+      body: JSON.stringify({ pr_number: 12 }),
+    });
+    expect((await setStatus(reviewed, 'PENDING_REVIEW', 'PR #12')).status).toBe(200);
+    // A bug held by an agent.
+    const { id: held } = await newBug(project, 2);
+    expect((await claim('agent-b', project)).map((b) => b.id)).toEqual([held]);
+    // A reviewer sends the first back (on Gitea, by webhook, or a person here): unclaimed, PR kept.
+    const back = await setStatus(reviewed, 'FIXING', 'rename the helper');
+    expect(back.status).toBe(200);
+    expect(await back.json()).toMatchObject({ status: 'FIXING', claimed_by: null, pr_number: 12 });
+    const { id: fresh } = await newBug(project, 3);
+
+    const first = await claim('agent-c', project, 1);
+    expect(first.map((b) => [b.id, b.claimed_by, b.pr_number])).toEqual([[reviewed, 'agent-c', 12]]);
+    expect((await getBug(reviewed)).history.at(-1)).toMatchObject({
+      from_status: 'FIXING',
+      to_status: 'FIXING',
+      actor: 'agent:agent-c',
+    });
+    expect((await claim('agent-d', project, 5)).map((b) => b.id)).toEqual([fresh]);
+    expect((await getBug(held)).claimed_by).toBe('agent-b');
+  });
+
   it('claims only the asked source', async () => {
     const project = uniqueProject();
     await lc.report(cicdReport(project));

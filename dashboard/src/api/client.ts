@@ -1,6 +1,14 @@
 import type { ClientResponse, hc, InferRequestType, InferResponseType } from 'hono/client';
 // Type-only: the dashboard gets the server's route types, never its code.
 import type { AppType } from '../../../functions/app';
+import type {
+  BatchResult,
+  NotificationPage,
+  ReviewAction,
+  ReviewRequest,
+  ReviewSettings,
+  TeamAlertSettings,
+} from './review';
 
 /** A failed API call, shaped after the server's `{error:{code,message,request_id}}` envelope. */
 export class ApiError extends Error {
@@ -41,7 +49,7 @@ interface CallArgs {
  * serializer (~1.5 KB minified) for an option the dashboard never uses, and the bundle has a
  * 60 KB gzip budget. Paths, query strings and bodies are built as hc builds them.
  */
-function makeClient(options: ApiOptions): Client {
+function makeClient(options: ApiOptions) {
   const base = options.baseUrl.replace(/\/+$/, '');
   // Bound, because a bare window.fetch called as a method of the options object throws.
   const send = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
@@ -69,7 +77,7 @@ function makeClient(options: ApiOptions): Client {
       get: (_, key) => (typeof key === 'string' && key !== 'then' ? route([...path, key]) : undefined),
       apply: (_, __, [args]: [CallArgs?]) => call(path, args),
     });
-  return route([]) as Client;
+  return { client: route([]) as Client, call };
 }
 
 type OkBody<R> = R extends ClientResponse<infer T, infer S, infer _F> ? (S extends 200 ? T : never) : never;
@@ -94,14 +102,18 @@ async function errorFrom(response: Response): Promise<ApiError> {
 }
 
 export function createApi(options: ApiOptions) {
-  const client = makeClient(options);
+  const { client, call } = makeClient(options);
 
   async function read<R extends ClientResponse<unknown, number, string>>(
-    call: Promise<R>,
+    request: Promise<R>,
   ): Promise<OkBody<R>> {
+    return (await readAs(request as unknown as Promise<Response>)) as OkBody<R>;
+  }
+
+  async function readAs<T>(request: Promise<Response>): Promise<T> {
     let response: Response;
     try {
-      response = (await call) as unknown as Response;
+      response = await request;
     } catch (cause) {
       throw new ApiError(0, 'network_error', cause instanceof Error ? cause.message : String(cause));
     }
@@ -110,34 +122,69 @@ export function createApi(options: ApiOptions) {
       if (response.status === 401) options.onUnauthorized();
       throw error;
     }
-    return (await response.json()) as OkBody<R>;
+    return (await response.json()) as T;
   }
 
   const v1 = client.api.v1;
   return {
     // Pages at the server's default size; page 1 is the plain URL, as before pagination.
-    listProjects: (page: number) => read(v1.projects.$get({ query: page > 1 ? { page: String(page) } : {} })),
-    getProject: (id: string) => read(v1.projects[':id'].$get({ param: { id } })),
-    saveProject: (id: string, json: ProjectUpdate) => read(v1.projects[':id'].$put({ param: { id }, json })),
+    listProjects: async (page: number) =>
+      (await read(v1.projects.$get({ query: page > 1 ? { page: String(page) } : {} }))) as ProjectPage,
+    getProject: async (id: string) => (await read(v1.projects[':id'].$get({ param: { id } }))) as Project,
+    saveProject: async (id: string, json: ProjectUpdate) =>
+      (await read(v1.projects[':id'].$put({ param: { id }, json: json as ServerProjectUpdate }))) as Project,
     listBugs: (query: BugQuery) => read(v1.bugs.$get({ query })),
     getBug: (id: number) => read(v1.bugs[':id'].$get({ param: { id: String(id) } })),
     setStatus: (id: number, json: StatusChange) =>
       read(v1.bugs[':id'].status.$put({ param: { id: String(id) }, json })),
     stats: (query: StatsQuery) => read(v1.dashboard.stats.$get({ query })),
+    // The review cockpit and the message centre, with the shapes of api/review.ts.
+    review: (id: number, json: ReviewRequest) =>
+      readAs<ReviewAnswer>(call(['api', 'v1', 'bugs', String(id), 'review', '$post'], { json })),
+    reviewBatch: (json: { ids: number[]; action: ReviewAction; note?: string }) =>
+      readAs<{ results: BatchResult[] }>(call(['api', 'v1', 'bugs', 'review', '$post'], { json })),
+    notifications: (query: { unread?: 'true'; page?: string; per_page?: string }) =>
+      readAs<NotificationPage>(call(['api', 'v1', 'notifications', '$get'], { query })),
+    markRead: (json: { ids: number[] } | { all: true }) =>
+      readAs<{ updated: number; unread_count: number }>(
+        call(['api', 'v1', 'notifications', 'read', '$post'], { json }),
+      ),
   };
 }
 
 export type Api = ReturnType<typeof createApi>;
 
-export type ProjectUpdate = InferRequestType<Client['api']['v1']['projects'][':id']['$put']>['json'];
+type ServerProjectUpdate = InferRequestType<Client['api']['v1']['projects'][':id']['$put']>['json'];
+/** A project edit with the review settings and the team notification channels. */
+export type ProjectUpdate = Omit<ServerProjectUpdate, 'alert_settings'> & {
+  alert_settings?: (NonNullable<ServerProjectUpdate['alert_settings']> & TeamAlertSettings) | null;
+  review_settings?: ReviewSettings;
+};
 export type BugQuery = InferRequestType<Client['api']['v1']['bugs']['$get']>['query'];
 export type StatusChange = InferRequestType<Client['api']['v1']['bugs'][':id']['status']['$put']>['json'];
 export type StatsQuery = InferRequestType<Client['api']['v1']['dashboard']['stats']['$get']>['query'];
 
-export type Project = InferResponseType<Client['api']['v1']['projects'][':id']['$get'], 200>;
+export interface ProjectPage {
+  items: Project[];
+  total: number;
+  page: number;
+  page_size: number;
+}
+type ServerProject = InferResponseType<Client['api']['v1']['projects'][':id']['$get'], 200>;
+export type Project = Omit<ServerProject, 'alert_settings'> & {
+  alert_settings: ServerProject['alert_settings'] & TeamAlertSettings;
+  review_settings?: ReviewSettings;
+};
 export type BugPage = InferResponseType<Client['api']['v1']['bugs']['$get'], 200>;
 export type Bug = BugPage['items'][number];
 export type BugDetail = InferResponseType<Client['api']['v1']['bugs'][':id']['$get'], 200>;
+/** A row of a bug's review activity: cockpit actions, policy decisions, Gitea reviews and comments. */
+export type Activity = BugDetail['activity'][number];
+export interface ReviewAnswer {
+  message: string;
+  bug: Bug;
+  activity: Activity[];
+}
 export type RepairReport = BugDetail['repair_reports'][number];
 export type Occurrence = BugDetail['occurrences'][number];
 export type StatusChangeRecord = BugDetail['history'][number];

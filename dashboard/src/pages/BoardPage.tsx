@@ -1,7 +1,7 @@
 import { useSignal } from '@preact/signals';
 import type { Bug } from '../api/client';
 import { LevelBadge, SourceBadge, StatusBadge, statusIcon } from '../components/Badges';
-import { Empty, ErrorNotice, Loading } from '../components/Feedback';
+import { Empty, ErrorNotice, errorText, Loading } from '../components/Feedback';
 import { Link } from '../components/Link';
 import { Pagination } from '../components/Pagination';
 import { Snippet } from '../components/Snippet';
@@ -9,6 +9,7 @@ import { type Tab, Tabs } from '../components/Tabs';
 import { RelativeTime } from '../components/Time';
 import { SOURCES, TODAY_STATUSES } from '../lib/status';
 import { shellQuote } from '../lib/url';
+import { BATCH_ACTIONS } from '../state/batch';
 import { BOARD_SORTS, type BoardFilters, type BoardSort, boardHref } from '../state/board';
 import { useStore, useT } from '../state/store';
 
@@ -144,12 +145,51 @@ function Search() {
   );
 }
 
-export function BugRows({ items }: { items: Bug[] }) {
+/** The tick box of a row waiting for review, for batch review; an empty cell otherwise. */
+function SelectCell({ bug }: { bug: Bug }) {
+  const { batch } = useStore();
   const t = useT();
+  if (!batch.reviewable.value.has(bug.id)) return <td />;
+  return (
+    <td class="select">
+      <input
+        type="checkbox"
+        aria-label={t.batch.select(bug.id)}
+        checked={batch.picked.value.has(bug.id)}
+        onChange={(e) => batch.toggle(bug.id, e.currentTarget.checked)}
+      />
+    </td>
+  );
+}
+
+function SelectAll({ items }: { items: Bug[] }) {
+  const { batch } = useStore();
+  const t = useT();
+  const ids = items.map((b) => b.id).filter((id) => batch.reviewable.value.has(id));
+  if (!ids.length) return <th scope="col" />;
+  const all = ids.every((id) => batch.picked.value.has(id));
+  return (
+    <th scope="col" class="select">
+      <input
+        type="checkbox"
+        aria-label={t.batch.selectAll}
+        checked={all}
+        onChange={(e) => batch.setAll(ids, e.currentTarget.checked)}
+      />
+    </th>
+  );
+}
+
+export function BugRows({ items }: { items: Bug[] }) {
+  const { batch } = useStore();
+  const t = useT();
+  // The tick column only where a row can be reviewed from the board.
+  const selectable = items.some((b) => batch.reviewable.value.has(b.id));
   return (
     <table class="bugs">
       <thead>
         <tr>
+          {selectable && <SelectAll items={items} />}
           <th scope="col">#</th>
           <th scope="col">{t.board.columns.error}</th>
           <th scope="col">{t.board.columns.source}</th>
@@ -167,6 +207,7 @@ export function BugRows({ items }: { items: Bug[] }) {
       <tbody>
         {items.map((bug) => (
           <tr key={bug.id} data-bug-id={bug.id}>
+            {selectable && <SelectCell bug={bug} />}
             <td class="mono">#{bug.id}</td>
             <td class="bug-title">
               <Link href={`/bugs/${bug.id}`} class="bug-link">
@@ -200,6 +241,113 @@ export function BugRows({ items }: { items: Bug[] }) {
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** The batch review bar: shown once bugs waiting for review are ticked, and for the results. */
+function BatchReview() {
+  const { batch } = useStore();
+  const t = useT();
+  const b = t.batch;
+  const count = batch.selected.value.length;
+  const results = batch.results.value;
+  const confirming = batch.confirming.value;
+  const pending = batch.pending.value;
+  const problem = batch.problem.value;
+  if (!count && !results && batch.error.value === null) return null;
+  const ok = results?.filter((r) => r.ok).length ?? 0;
+  return (
+    <section class="panel batch" aria-labelledby="batch-title">
+      <h2 id="batch-title" class="section-title">
+        {count ? b.selected(count) : b.results}
+      </h2>
+      {count > 0 && (
+        <>
+          <label class="field">
+            <span>{b.note}</span>
+            <input
+              type="text"
+              maxLength={10_000}
+              value={batch.note.value}
+              placeholder={b.notePlaceholder}
+              onInput={(e) => {
+                batch.note.value = e.currentTarget.value;
+                batch.problem.value = null;
+              }}
+            />
+          </label>
+          <div class="actions">
+            {BATCH_ACTIONS.map((action) => (
+              <button
+                key={action}
+                type="button"
+                class={action === 'approve_and_merge' ? 'button primary' : 'button danger'}
+                disabled={pending !== null}
+                onClick={() => batch.ask(action)}
+              >
+                {pending === action
+                  ? t.common.working
+                  : action === 'approve_and_merge'
+                    ? b.approveAndMerge
+                    : b.reject}
+              </button>
+            ))}
+            <button
+              type="button"
+              class="button ghost"
+              disabled={pending !== null}
+              onClick={() => batch.setAll(batch.selected.value, false)}
+            >
+              {b.clear}
+            </button>
+          </div>
+          {problem && (
+            <p class="field-error" role="alert">
+              {t.review.problems[problem]}
+            </p>
+          )}
+          {confirming && (
+            <div class="confirm" role="alertdialog" aria-labelledby="batch-confirm">
+              <p id="batch-confirm">{b.confirm[confirming](count)}</p>
+              <button
+                type="button"
+                class="button primary small"
+                disabled={pending !== null}
+                onClick={() => void batch.confirm()}
+              >
+                {pending ? t.common.working : t.review.yes}
+              </button>
+              <button type="button" class="button small" disabled={pending !== null} onClick={batch.cancel}>
+                {t.review.no}
+              </button>
+            </div>
+          )}
+        </>
+      )}
+      {batch.error.value !== null && (
+        <p class="notice error" role="alert">
+          {errorText(t, batch.error.value)}
+        </p>
+      )}
+      {results && (
+        <div class="batch-results" role="status">
+          <p>
+            <strong>{b.results}</strong>: {b.summary(ok, results.length - ok)}{' '}
+            <button type="button" class="button ghost small" onClick={batch.dismiss}>
+              {b.dismiss}
+            </button>
+          </p>
+          <ul data-testid="batch-results">
+            {results.map((r) => (
+              <li key={r.id} data-bug-id={r.id} class={r.ok ? 'ok' : 'bad'}>
+                <Link href={`/bugs/${r.id}`}>#{r.id}</Link> {r.ok ? `✅ ${b.ok}` : `❌ ${b.failed}: `}
+                {!r.ok && <span class="break">{r.error?.message ?? r.error?.code}</span>}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </section>
   );
 }
 
@@ -279,6 +427,7 @@ export function BoardPage() {
       </header>
       <TodayCounts />
       <Filters />
+      <BatchReview />
       {body}
     </section>
   );

@@ -3,6 +3,7 @@ import type { BugDetail, RepairReport } from '../api/client';
 import { LevelBadge, SourceBadge, StatusBadge } from '../components/Badges';
 import { DiffView } from '../components/DiffView';
 import { Empty, ErrorNotice, errorText, Loading } from '../components/Feedback';
+import { lazy } from '../components/Lazy';
 import { Link } from '../components/Link';
 import { DateTime, RelativeTime } from '../components/Time';
 import { sentryDetails } from '../lib/sentry';
@@ -11,6 +12,9 @@ import { safeHref } from '../lib/url';
 import { boardHref, DEFAULT_FILTERS } from '../state/board';
 import { DIFF_PREVIEW_LINES } from '../state/bug';
 import { useStore, useT } from '../state/store';
+
+/** The review panel and activity: a chunk of their own, fetched for bugs that have a PR. */
+const BugReview = lazy(() => import('./BugReview').then((m) => m.BugReview));
 
 function Panel({
   title,
@@ -542,6 +546,7 @@ export function BugPage() {
         {bug.source === 'deployment' && <PodDetails context={bug.context} />}
         <Report report={model.report.value} earlier={Math.max(0, bug.repair_reports.length - 1)} />
         <PullRequest bug={bug} />
+        {Boolean(model.pr.value || bug.activity?.length) && <BugReview bug={bug} />}
         <DiffPreview />
         <Context context={bug.context} />
         <Occurrences bug={bug} />

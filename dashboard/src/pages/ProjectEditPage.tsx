@@ -1,5 +1,6 @@
 import type { JSX } from 'preact';
 import { ApiError } from '../api/client';
+import { MERGE_STYLES, type MergeStyle } from '../api/review';
 import { ErrorNotice, errorText, Loading } from '../components/Feedback';
 import { Link } from '../components/Link';
 import { SentrySetup } from '../components/SentrySetup';
@@ -159,6 +160,89 @@ export function ProjectEditPage() {
                 ))}
               </select>
             </div>
+          </fieldset>
+          <fieldset>
+            <legend>{p.sections.notify}</legend>
+            <Field
+              name="email_recipients"
+              path="alert_settings.email_recipients"
+              label={e.emailRecipients}
+              hint={e.emailHint}
+            />
+            <Field
+              name="dingtalk_webhook_url"
+              path="alert_settings.dingtalk_webhook_url"
+              label={e.dingtalk}
+              type="url"
+            />
+            <Field
+              name="dingtalk_secret"
+              path="alert_settings.dingtalk_secret"
+              label={e.dingtalkSecret}
+              hint={e.dingtalkHint}
+              type="password"
+            />
+            <Field
+              name="wecom_webhook_url"
+              path="alert_settings.wecom_webhook_url"
+              label={e.wecom}
+              type="url"
+            />
+          </fieldset>
+          <fieldset>
+            <legend>{p.sections.review}</legend>
+            <Field
+              name="reviewers"
+              path="review_settings.reviewers"
+              label={e.reviewers}
+              hint={e.reviewersHint}
+            />
+            <div class="field">
+              <label for="field-merge-style">{e.mergeStyle}</label>
+              <select
+                id="field-merge-style"
+                value={draft.merge_style}
+                onChange={(ev) => editor.edit({ merge_style: ev.currentTarget.value as MergeStyle })}
+              >
+                {MERGE_STYLES.map((style) => (
+                  <option key={style} value={style}>
+                    {t.mergeStyles[style]}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <fieldset class="nested">
+              <legend>{e.autoApprove}</legend>
+              <label class="check">
+                <input
+                  type="checkbox"
+                  checked={draft.auto_enabled}
+                  onChange={(ev) => editor.edit({ auto_enabled: ev.currentTarget.checked })}
+                />
+                {e.autoEnabled}
+              </label>
+              <Field
+                name="auto_max_lines"
+                path="review_settings.auto_approve.max_changed_lines"
+                label={e.autoMaxLines}
+                type="number"
+              />
+              <Field
+                name="auto_paths"
+                path="review_settings.auto_approve.allowed_paths"
+                label={e.autoPaths}
+                hint={e.autoPathsHint}
+                multiline
+              />
+              <label class="check">
+                <input
+                  type="checkbox"
+                  checked={draft.auto_merge}
+                  onChange={(ev) => editor.edit({ auto_merge: ev.currentTarget.checked })}
+                />
+                {e.autoMerge}
+              </label>
+            </fieldset>
           </fieldset>
           <div class="form-actions">
             <button type="submit" class="button primary" disabled={editor.saving.value}>

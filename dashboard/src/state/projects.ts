@@ -1,5 +1,6 @@
 import { computed, signal } from '@preact/signals';
 import { type Api, ApiError, type Project, type ProjectUpdate } from '../api/client';
+import { DEFAULT_REVIEW_SETTINGS, type MergeStyle } from '../api/review';
 import type { Level } from '../lib/status';
 
 export function createProjectsModel(api: Api) {
@@ -40,7 +41,7 @@ export function createProjectsModel(api: Api) {
 
 export type ProjectsModel = ReturnType<typeof createProjectsModel>;
 
-export const ALERT_EVENTS = ['new_bug', 'regression', 'failed', 'pr_opened'] as const;
+export const ALERT_EVENTS = ['new_bug', 'regression', 'failed', 'pr_opened', 'merged'] as const;
 export type AlertEvent = (typeof ALERT_EVENTS)[number];
 
 /** The project form as the person types it: text fields stay strings until saved. */
@@ -56,6 +57,17 @@ export interface ProjectDraft {
   alert_webhook_url: string;
   events: Record<AlertEvent, boolean>;
   min_level: Level | '';
+  /** Comma-separated lists, as typed. */
+  email_recipients: string;
+  dingtalk_webhook_url: string;
+  dingtalk_secret: string;
+  wecom_webhook_url: string;
+  reviewers: string;
+  merge_style: MergeStyle;
+  auto_enabled: boolean;
+  auto_max_lines: string;
+  auto_paths: string;
+  auto_merge: boolean;
 }
 
 // Alerts go out on new bugs, regressions and failures unless a project says otherwise, as the
@@ -65,10 +77,20 @@ const DEFAULT_EVENTS: Record<AlertEvent, boolean> = {
   regression: true,
   failed: true,
   pr_opened: false,
+  merged: false,
 };
+
+/** "a, b,,c" → ["a", "b", "c"]: commas or new lines separate, blanks are dropped. */
+export const splitList = (text: string) =>
+  text
+    .split(/[,\n]/)
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 export function draftOf(project: Project | null): ProjectDraft {
   const alerts = project?.alert_settings ?? {};
+  const review = project?.review_settings ?? DEFAULT_REVIEW_SETTINGS;
+  const auto = { ...DEFAULT_REVIEW_SETTINGS.auto_approve, ...review.auto_approve };
   return {
     name: project?.name ?? '',
     repo_url: project?.repo_url ?? '',
@@ -79,8 +101,18 @@ export function draftOf(project: Project | null): ProjectDraft {
     rate_limit_per_minute: project?.rate_limit_per_minute?.toString() ?? '',
     slack_webhook_url: alerts.slack_webhook_url ?? '',
     alert_webhook_url: alerts.alert_webhook_url ?? '',
-    events: { ...DEFAULT_EVENTS, ...alerts.events },
+    events: { ...DEFAULT_EVENTS, ...(alerts.events as Partial<Record<AlertEvent, boolean>>) },
     min_level: alerts.min_level ?? '',
+    email_recipients: (alerts.email_recipients ?? []).join(', '),
+    dingtalk_webhook_url: alerts.dingtalk_webhook_url ?? '',
+    dingtalk_secret: alerts.dingtalk_secret ?? '',
+    wecom_webhook_url: alerts.wecom_webhook_url ?? '',
+    reviewers: (review.reviewers ?? []).join(', '),
+    merge_style: review.merge_style ?? 'merge',
+    auto_enabled: auto.enabled,
+    auto_max_lines: String(auto.max_changed_lines),
+    auto_paths: auto.allowed_paths.join(', '),
+    auto_merge: auto.merge,
   };
 }
 
@@ -90,7 +122,18 @@ export function draftOf(project: Project | null): ProjectDraft {
  */
 export const INGEST_KEY = /^\w{8,200}$/;
 
-export type DraftProblem = 'ingest_key_short' | 'ingest_key_format' | 'rate_limit' | 'url';
+export type DraftProblem =
+  | 'ingest_key_short'
+  | 'ingest_key_format'
+  | 'rate_limit'
+  | 'url'
+  | 'email'
+  | 'max_lines'
+  | 'reviewer';
+
+const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
+// Gitea user names: letters, digits, '-', '_' and '.'.
+const GITEA_USER = /^[\w.-]{1,40}$/;
 
 /** Checks the form can be sent; the server checks again and its answer is shown too. */
 export function draftProblems(draft: ProjectDraft): Partial<Record<string, DraftProblem>> {
@@ -100,9 +143,23 @@ export function draftProblems(draft: ProjectDraft): Partial<Record<string, Draft
   else if (key && !INGEST_KEY.test(key)) problems.ingest_key = 'ingest_key_format';
   const rate = draft.rate_limit_per_minute.trim();
   if (rate && !/^\d+$/.test(rate)) problems.rate_limit_per_minute = 'rate_limit';
-  for (const field of ['slack_webhook_url', 'alert_webhook_url'] as const) {
+  for (const field of [
+    'slack_webhook_url',
+    'alert_webhook_url',
+    'dingtalk_webhook_url',
+    'wecom_webhook_url',
+  ] as const) {
     const value = draft[field].trim();
     if (value && !/^https?:\/\/\S+$/i.test(value)) problems[`alert_settings.${field}`] = 'url';
+  }
+  if (!splitList(draft.email_recipients).every((e) => EMAIL.test(e))) {
+    problems['alert_settings.email_recipients'] = 'email';
+  }
+  if (!splitList(draft.reviewers).every((name) => GITEA_USER.test(name))) {
+    problems['review_settings.reviewers'] = 'reviewer';
+  }
+  if (!/^\d{1,7}$/.test(draft.auto_max_lines.trim())) {
+    problems['review_settings.auto_approve.max_changed_lines'] = 'max_lines';
   }
   return problems;
 }
@@ -124,6 +181,20 @@ export function updateOf(draft: ProjectDraft): ProjectUpdate {
       alert_webhook_url: orNull(draft.alert_webhook_url),
       events: draft.events,
       ...(draft.min_level ? { min_level: draft.min_level } : {}),
+      email_recipients: splitList(draft.email_recipients),
+      dingtalk_webhook_url: orNull(draft.dingtalk_webhook_url),
+      dingtalk_secret: orNull(draft.dingtalk_secret),
+      wecom_webhook_url: orNull(draft.wecom_webhook_url),
+    },
+    review_settings: {
+      reviewers: splitList(draft.reviewers),
+      merge_style: draft.merge_style,
+      auto_approve: {
+        enabled: draft.auto_enabled,
+        max_changed_lines: Number(draft.auto_max_lines.trim()),
+        allowed_paths: splitList(draft.auto_paths),
+        merge: draft.auto_merge,
+      },
     },
   };
 }

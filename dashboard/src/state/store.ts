@@ -2,13 +2,22 @@ import { effect, signal, untracked } from '@preact/signals';
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
 import { createApi, isUnauthorized } from '../api/client';
+import { createBatchModel } from './batch';
 import { createBoardModel } from './board';
 import { createBugModel } from './bug';
 import { createI18n } from './i18n';
+import { createNotificationsModel } from './notifications';
 import { createProjectEditor, createProjectsModel } from './projects';
+import { createReviewModel } from './review';
 import { createRouter } from './router';
 import { createSession, takeTokenFromUrl } from './session';
 import { createStatsModel } from './stats';
+
+/**
+ * How often an open dashboard reads what may have changed without the person doing anything:
+ * relative times and the message centre's unread count.
+ */
+export const REFRESH_MS = 60_000;
 
 export interface StoreEnv {
   window: Window;
@@ -39,6 +48,9 @@ export function createStore(env: StoreEnv) {
   const bug = createBugModel(api);
   const stats = createStatsModel(api, router);
   const editor = createProjectEditor(api, projects);
+  const review = createReviewModel(api, bug, projects);
+  const batch = createBatchModel(api, board);
+  const notifications = createNotificationsModel(api);
 
   /** Ticks every minute so "5 minutes ago" stays true while the page is open. */
   const now = signal(Date.now());
@@ -49,6 +61,9 @@ export function createStore(env: StoreEnv) {
     bug.reset();
     stats.reset();
     editor.reset();
+    review.reset();
+    batch.reset();
+    notifications.reset();
   }
 
   function signOut(reason: 'invalid' | 'expired' | null = null) {
@@ -80,11 +95,14 @@ export function createStore(env: StoreEnv) {
     const query = router.query.value;
     if (session.state.value !== 'signed-in') return;
     untracked(() => {
+      // The message list is a menu: following one of its links closes it.
+      notifications.close();
       switch (route.name) {
         case 'board':
           void board.load(query);
           break;
         case 'bug':
+          if (bug.id.value !== route.id) review.reset();
           void bug.load(route.id);
           break;
         case 'stats':
@@ -109,7 +127,15 @@ export function createStore(env: StoreEnv) {
     const token = fromUrl ?? session.token.peek();
     if (token) void signIn(token);
     disposers.push(effect(loadRoute));
-    const timer = setInterval(() => (now.value = Date.now()), 60_000);
+    disposers.push(
+      effect(() => {
+        if (session.state.value === 'signed-in') untracked(() => void notifications.refresh());
+      }),
+    );
+    const timer = setInterval(() => {
+      now.value = Date.now();
+      if (session.state.peek() === 'signed-in') void notifications.refresh();
+    }, REFRESH_MS);
     disposers.push(() => clearInterval(timer), router.dispose);
   }
 
@@ -124,6 +150,9 @@ export function createStore(env: StoreEnv) {
     bug,
     stats,
     editor,
+    review,
+    batch,
+    notifications,
     now,
     signIn,
     signOut,

@@ -1,5 +1,6 @@
 import { type Status, TRANSITIONS } from '../../../functions/lib/vocabulary';
-import type { Bug, BugDetail, Project, Stats } from '../api/client';
+import type { Activity, Bug, BugDetail, Project, Stats } from '../api/client';
+import { DEFAULT_REVIEW_SETTINGS, type Notification, REVIEW_ACTIONS, type ReviewAction } from '../api/review';
 
 /**
  * An in-memory stand-in for the Log Center API, answering `fetch` the way the server does
@@ -12,6 +13,14 @@ export interface FakeServer {
   bugs: BugDetail[];
   stats: Stats;
   calls: { method: string; path: string; query: URLSearchParams; body: unknown }[];
+  notifications: Notification[];
+  /**
+   * What Gitea answers a review of a bug: null goes through; otherwise the status and Gitea's
+   * message the server wraps in its 502 `gitea_failed` (as routes/private/review.ts does).
+   */
+  gitea: (bugId: number, action: ReviewAction) => { status: number; message: string } | null;
+  /** Whether Gitea's webhook moves the bug right after the review (merged, closed, rejected). */
+  webhookMoves: boolean;
   /** Answers waiting to be released, keyed by path prefix, to test slow responses. */
   hold?: (path: string, query: URLSearchParams) => Promise<void> | undefined;
   fetch: typeof fetch;
@@ -53,6 +62,7 @@ export function makeBug(overrides: BugOverrides = {}): BugDetail {
     occurrences: [],
     repair_reports: [],
     history: [{ id: 1, from_status: null, to_status: 'NEW', actor: 'ingest', note: null, at: iso(120) }],
+    activity: [],
     ...rest,
     error: {
       type: 'TypeError',
@@ -101,6 +111,37 @@ export function makeProject(id: string, overrides: Partial<Project> = {}): Proje
     created_at: iso(1000),
     updated_at: iso(1000),
     bug_counts: { total: 0, by_status: {} },
+    review_settings: DEFAULT_REVIEW_SETTINGS,
+    ...overrides,
+  };
+}
+
+let nextActivity = 1;
+
+export function makeActivity(overrides: Partial<Activity> = {}): Activity {
+  return {
+    id: nextActivity++,
+    kind: 'gitea_comment',
+    actor: 'gitea:alice',
+    body: 'Please add a test for the empty id',
+    data: {},
+    at: iso(3),
+    ...overrides,
+  };
+}
+
+let nextNotification = 1;
+
+export function makeNotification(overrides: Partial<Notification> = {}): Notification {
+  return {
+    id: nextNotification++,
+    kind: 'pr_opened',
+    bug_id: 1,
+    project_id: 'rtc_backend',
+    title: 'PR opened for bug #1',
+    body: 'TypeError in app/views.py',
+    created_at: iso(10),
+    read_at: null,
     ...overrides,
   };
 }
@@ -128,7 +169,7 @@ const problem = (status: number, code: string, message: string, extra: object = 
   json(status, { error: { code, message, request_id: 'test', ...extra } });
 
 const summary = (bug: BugDetail): Bug => {
-  const { occurrences: _o, repair_reports: _r, history: _h, ...rest } = bug;
+  const { occurrences: _o, repair_reports: _r, history: _h, activity: _a, ...rest } = bug;
   return rest;
 };
 
@@ -138,6 +179,9 @@ export function createFakeServer(init: Partial<Omit<FakeServer, 'fetch' | 'calls
     projects: [],
     bugs: [],
     stats: makeStats(),
+    notifications: [],
+    gitea: () => null,
+    webhookMoves: true,
     ...init,
     calls: [],
     fetch: async (input, requestInit) => {
@@ -232,8 +276,110 @@ function route(server: FakeServer, method: string, url: URL, body: Record<string
       return json(200, summary(bug));
     }
   }
+  if (method === 'POST' && path === '/api/v1/bugs/review') {
+    const ids = body.ids;
+    if (
+      !Array.isArray(ids) ||
+      !ids.length ||
+      ids.length > 50 ||
+      !REVIEW_ACTIONS.includes(body.action as ReviewAction)
+    )
+      return problem(422, 'validation_failed', 'Request failed validation');
+    const results = ids.map((id: number) => {
+      const answer = review(server, id, body);
+      return answer.ok ? { id, ok: true, bug: answer.bug } : { id, ok: false, error: answer.error };
+    });
+    return json(200, { results });
+  }
+  const reviewMatch = /^\/api\/v1\/bugs\/(\d+)\/review$/.exec(path);
+  if (method === 'POST' && reviewMatch) {
+    if (!REVIEW_ACTIONS.includes(body.action as ReviewAction))
+      return problem(422, 'validation_failed', 'Request failed validation');
+    const answer = review(server, Number(reviewMatch[1]), body);
+    if (!answer.ok) return problem(answer.status, answer.error.code, answer.error.message);
+    return json(200, { message: 'Done', bug: answer.bug, activity: answer.activity });
+  }
+  if (method === 'GET' && path === '/api/v1/notifications') {
+    const unreadOnly = q.get('unread') === 'true';
+    const page = Number(q.get('page') ?? 1);
+    const size = Number(q.get('per_page') ?? 20);
+    const newestFirst = [...server.notifications].reverse();
+    const matching = newestFirst.filter((n) => !unreadOnly || !n.read_at);
+    return json(200, {
+      items: matching.slice((page - 1) * size, page * size),
+      unread_count: server.notifications.filter((n) => !n.read_at).length,
+      pagination: { page, per_page: size, total: matching.length },
+    });
+  }
+  if (method === 'POST' && path === '/api/v1/notifications/read') {
+    const ids = Array.isArray(body.ids) ? new Set(body.ids as number[]) : null;
+    if (!ids && body.all !== true) return problem(422, 'validation_failed', 'Request failed validation');
+    let updated = 0;
+    for (const n of server.notifications) {
+      if (!n.read_at && (!ids || ids.has(n.id))) {
+        n.read_at = new Date().toISOString();
+        updated++;
+      }
+    }
+    return json(200, { updated, unread_count: server.notifications.filter((n) => !n.read_at).length });
+  }
   if (method === 'GET' && path === '/api/v1/dashboard/stats') {
     return json(200, { ...server.stats, days: Number(q.get('days') ?? 7) });
   }
   return problem(404, 'not_found', `No route for ${method} ${path}`);
+}
+
+const REVIEW_KINDS: Record<ReviewAction, Activity['kind']> = {
+  approve: 'review_approved',
+  approve_and_merge: 'merge_requested',
+  request_changes: 'review_changes_requested',
+  close: 'pr_closed',
+};
+const WEBHOOK_MOVES: Partial<Record<ReviewAction, string>> = {
+  approve_and_merge: 'MERGED',
+  request_changes: 'FIXING',
+  close: 'FAILED',
+};
+
+type ReviewOutcome =
+  | { ok: true; bug: Bug; activity: Activity[] }
+  | { ok: false; status: number; error: { code: string; message: string } };
+
+/** A review as the server does it: checks, Gitea's answer, activity rows, then the webhook. */
+function review(server: FakeServer, id: number, body: Record<string, unknown>): ReviewOutcome {
+  const fail = (status: number, code: string, message: string): ReviewOutcome => ({
+    ok: false,
+    status,
+    error: { code, message },
+  });
+  const bug = server.bugs.find((b) => b.id === id);
+  if (!bug) return fail(404, 'not_found', 'Bug not found');
+  if (bug.status !== 'PENDING_REVIEW' || bug.pr_number === null)
+    return fail(409, 'conflict', `Bug ${id} is ${bug.status}, not waiting for review with a PR`);
+  const action = body.action as ReviewAction;
+  const note = typeof body.note === 'string' ? body.note : null;
+  if (action === 'request_changes' && !note?.trim())
+    return fail(422, 'validation_failed', 'note: required for request_changes');
+  const refused = server.gitea(id, action);
+  if (refused)
+    return fail(502, 'gitea_failed', `Gitea refused the merge (${refused.status}): ${refused.message}`);
+  const rows: Activity[] = [
+    makeActivity({ kind: REVIEW_KINDS[action], actor: 'person', body: note, data: {} }),
+  ];
+  if (action === 'approve_and_merge')
+    rows.unshift(makeActivity({ kind: 'review_approved', actor: 'person', body: note, data: {} }));
+  bug.activity = [...(bug.activity ?? []), ...rows];
+  const to = WEBHOOK_MOVES[action];
+  if (to && server.webhookMoves) {
+    bug.history.push({
+      id: bug.history.length + 1,
+      from_status: bug.status,
+      to_status: to,
+      actor: 'gitea',
+      note: null,
+      at: new Date().toISOString(),
+    });
+    bug.status = to;
+  }
+  return { ok: true, bug: summary(bug), activity: rows };
 }

@@ -1,3 +1,4 @@
+import { chunksLoaded } from '../components/Lazy';
 import { createStore, type Store } from '../state/store';
 import { createFakeServer, type FakeServer } from './fake-api';
 
@@ -16,7 +17,10 @@ export function startStore(url: string, server: FakeServer = createFakeServer())
   return store;
 }
 
-/** Lets pending promises (fake fetches, model updates) settle. */
+/** Lets pending promises (fake fetches, model updates, pages' code chunks) settle. */
 export const settle = async (rounds = 5) => {
-  for (let i = 0; i < rounds; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+  for (let i = 0; i < rounds; i++) {
+    await chunksLoaded();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
 };

@@ -64,9 +64,13 @@ const detail = createRoute({
 });
 
 export const bugRoutes = new OpenAPIHono<AppEnv>()
-  .openapi(list, async (c) => c.json(await listBugs(c.var.deps.db, c.req.valid('query')), 200))
+  .openapi(list, async (c) => {
+    const { deps } = c.var;
+    return c.json(await listBugs(deps.reads ?? deps.db, c.req.valid('query')), 200);
+  })
   .openapi(detail, async (c) => {
-    const bug = await getBugDetail(c.var.deps.db, c.req.valid('param').id);
+    const { deps } = c.var;
+    const bug = await getBugDetail(deps.reads ?? deps.db, c.req.valid('param').id);
     if (!bug) throw notFound('Bug');
     return c.json(bug, 200);
   });

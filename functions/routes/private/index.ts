@@ -4,7 +4,9 @@ import { requireApiToken } from '../../middleware/auth';
 import { apiCors } from '../../middleware/cors';
 import { bugRoutes } from './bugs';
 import { lifecycleRoutes } from './lifecycle';
+import { notificationRoutes } from './notifications';
 import { projectRoutes } from './projects';
+import { reviewRoutes } from './review';
 import { statsRoutes } from './stats';
 
 /** Where the private router is mounted; its routes' own paths are relative to it. */
@@ -23,7 +25,9 @@ export const privateRouter = guarded
   .route('/', projectRoutes)
   .route('/', bugRoutes)
   .route('/', lifecycleRoutes)
-  .route('/', statsRoutes);
+  .route('/', reviewRoutes)
+  .route('/', statsRoutes)
+  .route('/', notificationRoutes);
 
 // The OpenAPI document says so for each operation, so a client (and the route walk in
 // test/api/auth-by-router.test.ts) knows which calls need the token.

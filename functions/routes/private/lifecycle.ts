@@ -2,9 +2,10 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { parseJsonBody, validationFailed } from '../../lib/errors';
 import { parseStatus, SOURCES } from '../../lib/vocabulary';
-import { listBugs, toApiBug, toApiRepairReport } from '../../services/bugs';
+import { getBugRow, listBugs, toApiBug, toApiRepairReport } from '../../services/bugs';
 import { addRepairReport, claimBugs, setPrInfo, sweep } from '../../services/lifecycle';
-import { moveBug } from '../../services/transitions';
+import { afterPendingReview } from '../../services/review';
+import { moveBug, queuesAlert } from '../../services/transitions';
 import { BugIdParam, BugSchema, errorResponse, json, RepairReportSchema } from '../schemas';
 
 const StatusBody = z
@@ -135,6 +136,7 @@ const adminSweep = createRoute({
         alerts_dead: z.number().int(),
         alerts_suppressed: z.number().int(),
         alerts_purged: z.number().int(),
+        notifications_purged: z.number().int(),
       }),
       'What the sweep changed',
     ),
@@ -151,8 +153,10 @@ export const lifecycleRoutes = new OpenAPIHono<AppEnv>()
     }
     const { deps } = c.var;
     const row = await moveBug(deps.db, id, status, { actor: body.actor ?? 'user', note: body.note });
-    // FAILED and PENDING_REVIEW queue an alert in the same batch; send it after the answer.
-    if (status === 'FAILED' || status === 'PENDING_REVIEW') deps.alertsQueued();
+    // FAILED, PENDING_REVIEW and MERGED queue an alert in the same batch; send it after the answer.
+    if (queuesAlert(status)) deps.alertsQueued();
+    // Reviewers and the auto-approval policy talk to Gitea: never inside the agent's request.
+    if (status === 'PENDING_REVIEW') deps.defer(afterPendingReview(deps.db, deps.config, id));
     return c.json(toApiBug(row), 200);
   })
   .openapi(putPrInfo, async (c) => {
@@ -163,7 +167,14 @@ export const lifecycleRoutes = new OpenAPIHono<AppEnv>()
     if (text.trim()) {
       info = { ...fromQuery, ...parseJsonBody(text, PrInfoBody) };
     }
-    return c.json(toApiBug(await setPrInfo(c.var.deps.db, id, info)), 200);
+    const { deps } = c.var;
+    const before = await getBugRow(deps.db, id);
+    const row = await setPrInfo(deps.db, id, info);
+    // A bug already in review that gets another PR asks that PR's reviewers too.
+    if (row.status === 'PENDING_REVIEW' && row.prNumber != null && row.prNumber !== before?.prNumber) {
+      deps.defer(afterPendingReview(deps.db, deps.config, id, { autoApprove: false }));
+    }
+    return c.json(toApiBug(row), 200);
   })
   .openapi(postRepairReport, async (c) => {
     const row = await addRepairReport(c.var.deps.db, c.req.valid('param').id, c.req.valid('json'));

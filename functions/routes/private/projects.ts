@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { ALERT_TARGETS } from '../../../schema';
 import type { AppEnv } from '../../env';
 import { notFound } from '../../lib/errors';
 import { checkAlertSettings, sendTestAlert } from '../../services/alerts';
@@ -13,6 +14,7 @@ import {
   ProjectPageQuery,
   ProjectPageSchema,
   ProjectSchema,
+  ReviewSettingsUpdateSchema,
 } from '../schemas';
 
 const list = createRoute({
@@ -56,6 +58,9 @@ export const ProjectUpdateSchema = z
     rate_limit_per_minute: z.number().int().min(0).max(10_000_000).nullable().optional(),
     test_command: optionalText(1000),
     alert_settings: AlertSettingsSchema.nullable().optional(),
+    review_settings: ReviewSettingsUpdateSchema.nullable().optional().openapi({
+      description: 'Merged into the stored settings: only the keys given change; null restores the defaults',
+    }),
   })
   .strict()
   .openapi('ProjectUpdate');
@@ -79,13 +84,19 @@ const testAlert = createRoute({
   method: 'post',
   path: '/projects/{id}/alerts/test',
   tags: ['Projects'],
-  summary: "Send a test message to the project's Slack and webhook targets now",
+  summary: "Send a test message to each of the project's alert targets now",
   request: { params: ProjectIdParam },
   responses: {
     200: json(
       z.object({
         results: z.array(
-          z.object({ target: z.enum(['slack', 'webhook']), ok: z.boolean(), error: z.string().optional() }),
+          z.object({
+            target: z.enum(ALERT_TARGETS),
+            ok: z.boolean(),
+            error: z.string().optional(),
+            skipped: z.boolean().optional(),
+            reason: z.string().optional(),
+          }),
         ),
       }),
       'One result per configured target; empty when the project has none',

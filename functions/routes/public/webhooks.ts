@@ -3,11 +3,17 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../../env';
 import { AppError, parseJsonBody } from '../../lib/errors';
 import { safeEqual } from '../../lib/secrets';
+import { queuesAlert } from '../../services/transitions';
 import {
   deploymentSchema,
+  GITEA_REVIEW_EVENTS,
+  giteaIssueCommentSchema,
   giteaPullRequestSchema,
+  giteaReviewSchema,
   handleDeployment,
+  handleGiteaIssueComment,
   handleGiteaPullRequest,
+  handleGiteaReview,
   verifyGiteaSignature,
 } from '../../services/webhooks';
 import { errorResponse, json } from '../schemas';
@@ -29,6 +35,10 @@ const WebhookAnswer = z.object({
   message: z.string(),
   updated: z.array(z.object({ id: z.number().int(), status: z.string() })),
   skipped: z.array(z.object({ id: z.number().int(), status: z.string(), reason: z.string() })),
+  recorded: z
+    .array(z.number().int())
+    .optional()
+    .openapi({ description: 'Bugs a review or comment was stored for (their activity)' }),
 });
 
 export const webhookRoutes = new OpenAPIHono<AppEnv>();
@@ -48,14 +58,27 @@ for (const path of ['/api/webhooks/gitea', '/api/v1/webhooks/gitea']) {
     ) {
       throw new AppError('invalid_signature', 'X-Gitea-Signature does not match the body');
     }
+    // X-Gitea-Event is HookEventType.Event(): its names never clash (X-Gitea-Event-Type's
+    // "pull_request_comment" is a conversation comment, X-Gitea-Event's a review comment).
     const event = c.req.header('X-Gitea-Event') ?? c.req.header('X-GitHub-Event') ?? 'pull_request';
+    const { deps } = c.var;
+    const reviewState = GITEA_REVIEW_EVENTS[event];
+    if (reviewState) {
+      return c.json(
+        await handleGiteaReview(deps.db, parseJsonBody(raw, giteaReviewSchema), reviewState),
+        200,
+      );
+    }
+    if (event === 'issue_comment') {
+      return c.json(await handleGiteaIssueComment(deps.db, parseJsonBody(raw, giteaIssueCommentSchema)), 200);
+    }
     if (event !== 'pull_request')
       return c.json({ message: `Event ${event} ignored`, updated: [], skipped: [] }, 200);
     const payload = parseJsonBody(raw, giteaPullRequestSchema);
-    const { deps } = c.var;
     const outcome = await handleGiteaPullRequest(deps.db, payload);
-    // A PR closed without merging fails its bugs, which queued alerts; send them after the answer.
-    if (outcome.updated.some((bug) => bug.status === 'FAILED')) deps.alertsQueued();
+    // A merged PR (MERGED) or one closed without merging (FAILED) queued alerts with the move;
+    // send them after the answer.
+    if (outcome.updated.some((bug) => queuesAlert(bug.status))) deps.alertsQueued();
     return c.json(outcome, 200);
   });
 
@@ -63,7 +86,9 @@ for (const path of ['/api/webhooks/gitea', '/api/v1/webhooks/gitea']) {
     method: 'post',
     path,
     tags: ['Webhooks'],
-    summary: 'Gitea pull_request events, signed with X-Gitea-Signature (HMAC-SHA256 of the body)',
+    summary:
+      'Gitea pull_request, review (pull_request_approved / _rejected / _comment) and issue_comment events, ' +
+      'signed with X-Gitea-Signature (HMAC-SHA256 of the body)',
     responses: {
       200: json(WebhookAnswer, 'What changed'),
       401: errorResponse('Bad signature (nothing changes)'),

@@ -1,7 +1,8 @@
 /**
  * Alerts, split by concern:
  * - policy.ts: where a project's alerts go and which are worth sending (pure);
- * - render/: the Slack and webhook bodies (pure; the webhook's is documented in docs/alert-webhook.md);
+ * - render/: the Slack, webhook, email, DingTalk and WeCom bodies (pure; the webhook's is
+ *   documented in docs/alert-webhook.md);
  * - outbox.ts: the delivery state machine (claim, throttle, digest, post, retry, settle);
  * - producers.ts: what the sweep queues, and the purge of settled rows;
  * - test-alert.ts: the test message a person sends from the project settings.
@@ -15,6 +16,7 @@ export {
   flushAlerts,
   outboxRowOf,
   retryDelayMs,
+  sendTo,
 } from './outbox';
 export {
   type AlertConfig,
@@ -24,8 +26,14 @@ export {
   hasAlertTarget,
   isOccurrence,
   RECURRING_STATUSES,
+  targetsFor,
 } from './policy';
-export { purgeSettledAlerts, queueRecurring, queueReviewReminders } from './producers';
+export {
+  purgeReadNotifications,
+  purgeSettledAlerts,
+  queueRecurring,
+  queueReviewReminders,
+} from './producers';
 export type {
   WebhookBug,
   WebhookDigest,
@@ -33,4 +41,4 @@ export type {
   WebhookPayload,
   WebhookTest,
 } from './render/webhook';
-export { sendTestAlert } from './test-alert';
+export { sendTestAlert, type TestAlertResult } from './test-alert';

@@ -22,12 +22,24 @@ import {
   statusHistory,
 } from '../../../schema';
 import { batch, type Db } from '../../lib/db';
-import { checkTargetAtSend, type HostResolver } from '../../lib/outbound';
+import { mailer as installedMailer, type Mailer, NO_MAILER } from '../../lib/mail';
+import { checkHostAtSend, checkTargetAtSend, type HostResolver } from '../../lib/outbound';
 import { yieldToEventLoop } from '../../lib/time';
-import { type AlertConfig, alertTargets, byPriority, isOccurrence, suppressionReason } from './policy';
+import {
+  type AlertConfig,
+  alertTargets,
+  byPriority,
+  isOccurrence,
+  suppressionReason,
+  type Targets,
+  targetsFor,
+} from './policy';
+import { dingtalkDigest, dingtalkMessage, signDingtalkUrl } from './render/dingtalk';
+import { type EmailBody, emailMessage } from './render/email';
 import { slackDigest, slackMessage } from './render/slack';
 import type { AlertView } from './render/text';
 import { webhookDigest, webhookMessage } from './render/webhook';
+import { wecomDigest, wecomMessage } from './render/wecom';
 
 export interface FlushOptions {
   now?: Date;
@@ -37,6 +49,8 @@ export interface FlushOptions {
   timeoutMs?: number;
   /** Stands in for the DNS resolver the Node server installs (tests). */
   resolve?: HostResolver | null;
+  /** Stands in for the installed email sender (tests); null: no sender, as on the Worker. */
+  mailer?: Mailer | null;
   log?: (line: Record<string, unknown>) => void;
 }
 
@@ -87,6 +101,11 @@ function describeError(error: unknown): string {
 
 export interface PostOptions {
   fetch: typeof fetch;
+  /**
+   * A DingTalk or WeCom robot: it answers HTTP 200 with `{ errcode, errmsg }` even when it
+   * refuses the message (a wrong signature, too many messages), so the answer is read.
+   */
+  robot?: boolean;
   timeoutMs: number;
   /** ALERT_ALLOW_PRIVATE_TARGETS: skip the private-address checks. */
   allowPrivate?: boolean;
@@ -111,6 +130,7 @@ export async function post(url: string, body: unknown, options: PostOptions): Pr
       redirect: 'manual',
       signal: AbortSignal.timeout(options.timeoutMs),
     });
+    if (res.ok && options.robot) return robotAnswer(await readSmall(res));
     // The answer is never read: nothing of it is shown or kept, and a receiver that streams
     // forever must not hold the flush until the timeout.
     await res.body?.cancel().catch(() => {});
@@ -128,6 +148,123 @@ export async function post(url: string, body: unknown, options: PostOptions): Pr
     };
   } catch (error) {
     return { ok: false, error: DELIVERY_FAILED, detail: describeError(error) };
+  }
+}
+
+/** The first bytes of an answer; the rest is dropped, so a receiver cannot make us buffer it. */
+async function readSmall(res: Response, max = 16_384): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    if (size >= max) {
+      await reader.cancel().catch(() => {});
+      break;
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return new TextDecoder().decode(bytes.subarray(0, Math.min(size, max)));
+}
+
+/** A robot's `{ errcode, errmsg }`: 0 is success; the code (a number) may be shown, the text is logged only. */
+function robotAnswer(text: string): PostResult {
+  let answer: { errcode?: unknown; errmsg?: unknown } | null = null;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    // Not JSON: reported below.
+  }
+  const code = answer?.errcode;
+  if (code === 0) return { ok: true };
+  if (typeof code !== 'number' || !Number.isInteger(code))
+    return { ok: false, error: 'unexpected answer', detail: 'the robot did not answer { errcode }' };
+  return {
+    ok: false,
+    error: `errcode ${code}`,
+    detail: `errcode ${code}: ${String(answer?.errmsg ?? '').slice(0, 200)}`,
+  };
+}
+
+/** Delivery to one target: posted, failed, or skipped on purpose (no email sender on this runtime). */
+export type SendResult = PostResult | { ok: 'skipped'; reason: string };
+
+export interface SendOptions extends PostOptions {
+  config: AlertConfig;
+  mailer?: Mailer | null;
+  /** The clock DingTalk signatures are made with. */
+  now?: () => number;
+}
+
+/** SMTP answers carry a reply code (550 mailbox unavailable, 535 authentication failed). */
+function smtpError(error: unknown): string {
+  const code = (error as { responseCode?: unknown })?.responseCode;
+  return typeof code === 'number' ? `SMTP ${code}` : DELIVERY_FAILED;
+}
+
+/**
+ * Sends a rendered body to one target. Every target passes the outbound guard: the robots'
+ * URLs like any webhook, and for email the SMTP relay's host, whose checked address is the one
+ * dialled. The robots' answers are read (`robot`); a DingTalk robot with a secret gets a URL
+ * signed now.
+ */
+export async function sendTo(
+  target: AlertTarget,
+  targets: Targets,
+  body: Record<string, unknown>,
+  options: SendOptions,
+): Promise<SendResult> {
+  switch (target) {
+    case 'slack':
+    case 'webhook':
+      return post(targets[target]!, body, options);
+    case 'wecom':
+      return post(targets.wecom!, body, { ...options, robot: true });
+    case 'dingtalk': {
+      const { url, secret } = targets.dingtalk!;
+      const signed = secret ? await signDingtalkUrl(url, secret, (options.now ?? Date.now)()) : url;
+      return post(signed, body, { ...options, robot: true });
+    }
+    case 'email':
+      return sendEmail(targets.email!, body as EmailBody, options);
+  }
+}
+
+async function sendEmail(to: string[], body: EmailBody, options: SendOptions): Promise<SendResult> {
+  const send = options.mailer === undefined ? installedMailer() : options.mailer;
+  if (!send) return { ok: 'skipped', reason: NO_MAILER };
+  const { SMTP_URL: url, ALERT_EMAIL_FROM: from } = options.config;
+  if (!url || !from) return { ok: 'skipped', reason: 'SMTP_URL or ALERT_EMAIL_FROM is not set' };
+  try {
+    const checked = await checkHostAtSend(new URL(url).hostname, options);
+    if (!checked.ok)
+      return {
+        ok: false,
+        error: checked.problem === 'private' ? TARGET_REFUSED : DELIVERY_FAILED,
+        detail: `SMTP relay: ${checked.detail}`,
+      };
+    await send(
+      { url, ...(checked.addresses[0] !== undefined && { connectTo: checked.addresses[0] }) },
+      { from, to, subject: body.subject, text: body.text, html: body.html },
+      { timeoutMs: options.timeoutMs },
+    );
+    return { ok: true };
+  } catch (error) {
+    const code = (error as { code?: unknown })?.code;
+    return {
+      ok: false,
+      error: smtpError(error),
+      detail: `${typeof code === 'string' ? `${code}: ` : ''}${describeError(error)}`,
+    };
   }
 }
 
@@ -275,7 +412,7 @@ class Settlement {
 
   settle(
     row: AlertRow,
-    outcome: 'sent' | 'retrying' | 'dead',
+    outcome: 'sent' | 'retrying' | 'dead' | 'suppressed',
     set: Partial<typeof alertOutbox.$inferInsert>,
   ) {
     this.result[outcome] += 1;
@@ -451,9 +588,12 @@ async function render(run: Run, drafts: AlertRow[][][]): Promise<Message[]> {
     const merged = groups.flat().filter((r) => r !== lead);
     if (groups.length > 1) {
       const bugRows = groups.map((rows) => ctx.bugs.get(rows[0]!.bugId)!);
+      const to = targetsFor('digest', targets);
       const payload: AlertPayload = {
-        ...(targets.slack && { slack: slackDigest(project, bugRows, config) }),
-        ...(targets.webhook && { webhook: webhookDigest(project, bugRows, config) }),
+        ...(to.slack && { slack: slackDigest(project, bugRows, config) }),
+        ...(to.webhook && { webhook: webhookDigest(project, bugRows, config) }),
+        ...(to.dingtalk && { dingtalk: dingtalkDigest(project, bugRows, config) }),
+        ...(to.wecom && { wecom: wecomDigest(project, bugRows, config) }),
       };
       return { lead, merged, payload, size: groups.length };
     }
@@ -471,19 +611,25 @@ async function render(run: Run, drafts: AlertRow[][][]): Promise<Message[]> {
       note: lead.kind === 'failed' ? (notes.get(bug.id) ?? null) : null,
       queuedAt: lead.createdAt,
     };
+    const to = targetsFor(lead.kind, targets);
     const payload: AlertPayload = {
-      ...(targets.slack && { slack: slackMessage(view, config) }),
-      ...(targets.webhook && { webhook: webhookMessage(view, config) }),
+      ...(to.slack && { slack: slackMessage(view, config) }),
+      ...(to.webhook && { webhook: webhookMessage(view, config) }),
+      ...(to.email && { email: emailMessage(view, config) }),
+      ...(to.dingtalk && { dingtalk: dingtalkMessage(view, config) }),
+      ...(to.wecom && { wecom: wecomMessage(view, config) }),
     };
     return { lead, merged, payload, size: 1 };
   });
 }
 
-export const postOptionsOf = (config: AlertConfig, options: FlushOptions): PostOptions => ({
+export const postOptionsOf = (config: AlertConfig, options: FlushOptions): SendOptions => ({
+  config,
   fetch: options.fetch ?? fetch,
   timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   allowPrivate: config.ALERT_ALLOW_PRIVATE_TARGETS ?? false,
   ...(options.resolve !== undefined && { resolve: options.resolve }),
+  ...(options.mailer !== undefined && { mailer: options.mailer }),
 });
 
 /** Posts a message to every target that has not taken it yet, then settles its rows. */
@@ -504,14 +650,16 @@ async function deliver(run: Run, message: Message, options: FlushOptions) {
   const outcomes = await Promise.all(
     due.map(async (target) => ({
       target,
-      outcome: await post(targets[target]!, payload[target], postOptions),
+      outcome: await sendTo(target, targets, payload[target]!, postOptions),
     })),
   );
   const errors: string[] = [];
   const details: string[] = [];
+  const skipped: string[] = [];
   let retryAfterMs = 0;
   for (const { target, outcome } of outcomes) {
-    if (outcome.ok) delivered.add(target);
+    if (outcome.ok === 'skipped') skipped.push(`${target} skipped: ${outcome.reason}`);
+    else if (outcome.ok) delivered.add(target);
     else {
       errors.push(`${target}: ${outcome.error}`);
       details.push(`${target}: ${outcome.detail}`);
@@ -530,8 +678,17 @@ async function deliver(run: Run, message: Message, options: FlushOptions) {
   };
   const error = errors.join('; ');
   const detail = details.join('; ');
-  if (!errors.length) {
-    settle.settle(lead, 'sent', { ...written, sentAt: now.toISOString(), lastError: null });
+  const skipNote = skipped.length ? skipped.join('; ') : null;
+  if (skipNote) log({ level: 'info', msg: 'alert target skipped', ...fields, reason: skipNote });
+  if (!errors.length && !delivered.size) {
+    settle.settle(lead, 'suppressed', { ...written, note: skipNote });
+  } else if (!errors.length) {
+    settle.settle(lead, 'sent', {
+      ...written,
+      sentAt: now.toISOString(),
+      lastError: null,
+      ...(skipNote && { note: skipNote }),
+    });
     log({ level: 'info', msg: 'alert sent', ...fields, targets: [...delivered] });
   } else if (attempts >= ALERT_MAX_ATTEMPTS) {
     settle.settle(lead, 'dead', { ...written, lastError: error });
@@ -552,7 +709,8 @@ async function deliver(run: Run, message: Message, options: FlushOptions) {
 
 /**
  * Delivers due alerts: claims them, applies the project's switches, the per-bug throttle
- * and the new-bug digest, posts to Slack and the generic webhook, and records the outcome
+ * and the new-bug digest, sends to every configured target (Slack, the generic webhook,
+ * email, DingTalk, WeCom), and records the outcome
  * (sent, retry with backoff, or dead). A receiver never makes it throw; the database may.
  *
  * Without options, calls on one database handle coalesce: while a flush runs, every new

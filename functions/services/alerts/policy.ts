@@ -2,7 +2,7 @@
  * Alert policy: where a project's alerts go and which of them are worth sending. Pure
  * functions of the configuration, the project's settings and the bug; no database, no fetch.
  */
-import type { AlertKind, AlertRow, AlertSettings, AlertTarget, BugRow } from '../../../schema';
+import type { AlertKind, AlertRow, AlertSettings, BugRow } from '../../../schema';
 import type { Config } from '../../lib/config';
 import { type FieldError, validationFailed } from '../../lib/errors';
 import { PROBLEM_TEXT, targetProblem } from '../../lib/outbound';
@@ -11,9 +11,32 @@ export type AlertConfig = Pick<
   Config,
   'SLACK_WEBHOOK_URL' | 'ALERT_WEBHOOK_URL' | 'PUBLIC_URL' | 'ALERT_THROTTLE_MINUTES'
 > &
-  Partial<Pick<Config, 'ALERT_ALLOW_PRIVATE_TARGETS'>>;
+  Partial<
+    Pick<
+      Config,
+      | 'ALERT_ALLOW_PRIVATE_TARGETS'
+      | 'SMTP_URL'
+      | 'ALERT_EMAIL_FROM'
+      | 'ALERT_EMAIL_TO'
+      | 'DINGTALK_WEBHOOK_URL'
+      | 'DINGTALK_SECRET'
+      | 'WECOM_WEBHOOK_URL'
+    >
+  >;
 
-export type Targets = Partial<Record<AlertTarget, string>>;
+/** Where each configured target sends. */
+export interface Targets {
+  slack?: string;
+  webhook?: string;
+  /** The recipients; the relay and the sender are the server's (SMTP_URL, ALERT_EMAIL_FROM). */
+  email?: string[];
+  /** The robot's URL and the secret that signs it, when the robot has one. */
+  dingtalk?: { url: string; secret: string | null };
+  wecom?: string;
+}
+
+/** Email is for the moments a person acts on: a fix to review, a fix merged, a fix that failed. */
+export const EMAIL_KINDS: ReadonlySet<AlertKind> = new Set(['pr_opened', 'merged', 'failed']);
 
 type EventSwitch = keyof NonNullable<AlertSettings['events']>;
 
@@ -26,6 +49,7 @@ export const DEFAULT_EVENTS: Record<EventSwitch, boolean> = {
   regression: true,
   failed: true,
   pr_opened: false,
+  merged: false,
 };
 
 /**
@@ -37,6 +61,7 @@ const SWITCH_OF: Record<AlertKind, EventSwitch | null> = {
   regression: 'regression',
   failed: 'failed',
   pr_opened: 'pr_opened',
+  merged: 'merged',
   reminder: null,
   recurring: 'new_bug',
 };
@@ -56,6 +81,8 @@ export const RECURRING_STATUSES = ['NEW', 'FIXING', 'FAILED'] as const;
 const STILL_TRUE: Partial<Record<AlertKind, readonly string[]>> = {
   failed: ['FAILED'],
   pr_opened: ['PENDING_REVIEW'],
+  // Deployed by the time the alert goes out: the merge still happened.
+  merged: ['MERGED', 'DEPLOYED'],
   reminder: ['PENDING_REVIEW'],
   recurring: RECURRING_STATUSES,
 };
@@ -64,6 +91,7 @@ const STILL_TRUE: Partial<Record<AlertKind, readonly string[]>> = {
 const PRIORITY: readonly AlertKind[] = [
   'regression',
   'failed',
+  'merged',
   'pr_opened',
   'new_bug',
   'reminder',
@@ -88,9 +116,28 @@ export function alertTargets(config: AlertConfig, settings: AlertSettings | null
   const targets: Targets = {};
   const slack = pick(settings?.slack_webhook_url, config.SLACK_WEBHOOK_URL);
   const webhook = pick(settings?.alert_webhook_url, config.ALERT_WEBHOOK_URL);
+  const wecom = pick(settings?.wecom_webhook_url, config.WECOM_WEBHOOK_URL);
+  const ownDingtalk = settings?.dingtalk_webhook_url?.trim();
+  const dingtalk = pick(ownDingtalk, config.DINGTALK_WEBHOOK_URL);
   if (slack) targets.slack = slack;
   if (webhook) targets.webhook = webhook;
+  if (dingtalk) {
+    // The server's secret belongs to the server's robot: a project's own robot signs with its own.
+    const secret = settings?.dingtalk_secret?.trim() || (ownDingtalk ? null : config.DINGTALK_SECRET) || null;
+    targets.dingtalk = { url: dingtalk, secret };
+  }
+  if (wecom) targets.wecom = wecom;
+  const own = (settings?.email_recipients ?? []).map((a) => a.trim()).filter(Boolean);
+  const recipients = own.length ? own : (config.ALERT_EMAIL_TO ?? []);
+  if (config.SMTP_URL && config.ALERT_EMAIL_FROM && recipients.length) targets.email = recipients;
   return targets;
+}
+
+/** The targets that carry alerts of this kind: email only the ones a person acts on. */
+export function targetsFor(kind: AlertKind | 'digest', targets: Targets): Targets {
+  if (!targets.email || (kind !== 'digest' && EMAIL_KINDS.has(kind))) return targets;
+  const { email: _, ...rest } = targets;
+  return rest;
 }
 
 /**
@@ -100,7 +147,12 @@ export function alertTargets(config: AlertConfig, settings: AlertSettings | null
  */
 export function checkAlertSettings(config: AlertConfig, settings: AlertSettings | null | undefined): void {
   const problems: FieldError[] = [];
-  for (const field of ['slack_webhook_url', 'alert_webhook_url'] as const) {
+  for (const field of [
+    'slack_webhook_url',
+    'alert_webhook_url',
+    'dingtalk_webhook_url',
+    'wecom_webhook_url',
+  ] as const) {
     const url = settings?.[field]?.trim();
     const problem = url && targetProblem(url, config.ALERT_ALLOW_PRIVATE_TARGETS);
     if (problem) problems.push({ path: `alert_settings.${field}`, message: PROBLEM_TEXT[problem] });
@@ -133,7 +185,10 @@ export function suppressionReason(
   if (!eventEnabled(kind, settings)) return `${kind} alerts are off for this project`;
   if (!levelAllowed(bug.level, settings))
     return `level ${bug.level} is below the project minimum ${settings?.min_level}`;
-  if (!hasAlertTarget(config, settings)) return 'no alert target configured';
+  const targets = alertTargets(config, settings);
+  if (!Object.keys(targets).length) return 'no alert target configured';
+  if (!Object.keys(targetsFor(kind, targets)).length)
+    return `no alert target takes ${kind} (email carries only pr_opened, merged and failed)`;
   return null;
 }
 

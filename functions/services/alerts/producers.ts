@@ -2,8 +2,8 @@
  * Alerts the sweep queues: these have no request that causes them. Also the purge of the
  * outbox's delivery log, which the sweep runs with them.
  */
-import { and, eq, inArray, lte, notInArray, sql } from 'drizzle-orm';
-import { alertOutbox, alertThrottle, bugs } from '../../../schema';
+import { and, eq, inArray, isNotNull, lte, notInArray, sql } from 'drizzle-orm';
+import { alertOutbox, alertThrottle, bugs, notifications } from '../../../schema';
 import { type Db, deleteInChunks } from '../../lib/db';
 import { outboxRowOf } from './outbox';
 import { RECURRING_STATUSES } from './policy';
@@ -83,5 +83,14 @@ export function purgeSettledAlerts(db: Db, cutoff: string): Promise<number> {
       lte(alertOutbox.createdAt, cutoff),
       notInArray(alertOutbox.kind, ['reminder']),
     )!,
+  );
+}
+
+/** Read notifications go with the settled alerts, after the retention period; unread ones stay. */
+export function purgeReadNotifications(db: Db, cutoff: string): Promise<number> {
+  return deleteInChunks(
+    db,
+    notifications,
+    and(isNotNull(notifications.readAt), lte(notifications.createdAt, cutoff))!,
   );
 }

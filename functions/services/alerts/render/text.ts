@@ -32,6 +32,7 @@ export const TITLES: Record<AlertKind, string> = {
   regression: 'Regression',
   failed: 'Fix failed',
   pr_opened: 'Fix ready for review',
+  merged: 'Fix merged',
   reminder: 'Still waiting for review',
   recurring: 'Still occurring',
 };
@@ -50,6 +51,43 @@ export function clip(text: string, max: number): string {
 }
 
 export const esc = (text: string, max = 300) => clip(escapeMrkdwn(text), max);
+
+/**
+ * Report text for the DingTalk and WeCom robots' markdown. Neither documents backslash escapes,
+ * so every character their renderers give a meaning to (emphasis, code, links, headings,
+ * quotes, HTML such as WeCom's `<font>` and `<@user>` mentions, entities) is replaced by its
+ * full-width twin: it reads the same and can mean nothing. Newlines become spaces, so report
+ * text cannot start a heading, a quote or a list of its own.
+ */
+const ROBOT_TWINS: Record<string, string> = {
+  '\\': '＼',
+  '*': '＊',
+  _: '＿',
+  '`': '｀',
+  '[': '［',
+  ']': '］',
+  '(': '（',
+  ')': '）',
+  '<': '＜',
+  '>': '＞',
+  '#': '＃',
+  '~': '～',
+  '|': '｜',
+  '!': '！',
+  '&': '＆',
+  '@': '＠',
+  '=': '＝',
+};
+
+export function escapeRobotMarkdown(text: string, max = 300): string {
+  const flat = oneLine(text);
+  const short = flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return short.replace(/[\\*_`[\]()<>#~|!&@=]/g, (ch) => ROBOT_TWINS[ch] ?? ch);
+}
+
+/** A link target for robot markdown: our own http(s) URLs, with the characters that would end it encoded. */
+export const robotUrl = (url: string) =>
+  url.replace(/[()<>\s]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 
 /** For headings and list items, where a newline in report text would break the layout. */
 export const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();

@@ -57,7 +57,7 @@ export type WebhookBug = {
 
 export type WebhookProject = { id: string; name: string };
 
-/** One bug's alert: new_bug, regression, failed, pr_opened, reminder or recurring. */
+/** One bug's alert: new_bug, regression, failed, pr_opened, merged, reminder or recurring. */
 export type WebhookMessage = {
   event: AlertKind;
   /** Every kind this message carries, `event` first when several alerts of the bug coalesced. */
