@@ -1,11 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeReport } from '../helpers/payloads';
+import { freePort } from './support';
 
 /**
  * The walk-through of docs/deploy-cloudflare.md ("Run the Worker locally"), as a newcomer runs
@@ -19,17 +19,6 @@ const wrangler = join(root, 'node_modules', '.bin', 'wrangler');
 const run = promisify(execFile);
 // The values .dev.vars.example ships with; the test reads that file, so they must agree.
 const TOKEN = 'local-dev-token';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 let persistDir: string;
 let dev: ChildProcess | undefined;

@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboard, ROOT } from '../dashboard/build';
+import { freePort } from './support';
 
 /**
  * `npm run preview:dashboard` (docs/deploy-cloudflare.md, step 4): the Pages build under the real
@@ -13,17 +13,6 @@ import { buildDashboard, ROOT } from '../dashboard/build';
  * project. wrangler prints the bindings the preview's Worker receives, which is what is checked.
  */
 const API = 'http://localhost:8787';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 let dist: string;
 let preview: ChildProcess | undefined;

@@ -4,8 +4,11 @@
  * dashboard reads exactly the documented fields and nothing else.
  */
 
-export const MERGE_STYLES = ['merge', 'squash', 'rebase'] as const;
-export type MergeStyle = (typeof MERGE_STYLES)[number];
+import type { MergeStyle, ReviewSettings } from '../../../functions/services/review-policy';
+
+export type { AutoApprove, MergeStyle, ReviewSettings } from '../../../functions/services/review-policy';
+
+export const MERGE_STYLES: readonly MergeStyle[] = ['merge', 'squash', 'rebase'];
 
 export const REVIEW_ACTIONS = ['approve', 'approve_and_merge', 'request_changes', 'close'] as const;
 export type ReviewAction = (typeof REVIEW_ACTIONS)[number];
@@ -14,19 +17,6 @@ export type ReviewAction = (typeof REVIEW_ACTIONS)[number];
 export const NOTE_MAX = 10_000;
 /** What the batch route accepts in one call. */
 export const BATCH_MAX = 50;
-
-export interface AutoApprove {
-  enabled: boolean;
-  max_changed_lines: number;
-  allowed_paths: string[];
-  merge: boolean;
-}
-
-export interface ReviewSettings {
-  reviewers: string[];
-  merge_style: MergeStyle;
-  auto_approve: AutoApprove;
-}
 
 export const DEFAULT_REVIEW_SETTINGS: ReviewSettings = {
   reviewers: [],
