@@ -53,6 +53,11 @@ export interface Deps {
    * request; the Node server gathers a burst into one flush a moment later.
    */
   alertsQueued(): void;
+  /**
+   * A report created a bug: index it for `q` soon (services/search-index.ts). Until then the
+   * list finds it by LIKE; absent where something else indexes (the sweep always does).
+   */
+  bugCreated?(): void;
 }
 
 export type AppEnv = {

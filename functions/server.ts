@@ -23,10 +23,13 @@ import { type GroupCommitOptions, GroupCommitSink } from './services/group-commi
 import { ProjectCache } from './services/ingest';
 import { ProjectSettingsCache, RateLimiter } from './services/ingest-gate';
 import { refreshPlannerStats, sweep } from './services/lifecycle';
+import { SearchIndexer } from './services/search-index';
 
 const repoRoot = projectRoot();
 /** How long queued alerts wait for company before they are flushed. */
 const ALERT_GATHER_MS = 200;
+/** New bugs wait this long for the search index, so a burst is indexed in one transaction. */
+const SEARCH_INDEX_DELAY_MS = 250;
 
 export interface ServerOptions {
   host?: string;
@@ -134,6 +137,9 @@ export async function createNodeApp(options: Omit<ServerOptions, 'host' | 'port'
   // Reads of a database file run in read-only threads (lib/file-reader.ts), beside the writer.
   const reader = gate && filePath ? openFileReader(filePath) : null;
   const sink = new GroupCommitSink(writer.run, options.groupCommit, knownProjects);
+  const searchIndexer = new SearchIndexer(writer.run, SEARCH_INDEX_DELAY_MS, (error) =>
+    console.error(JSON.stringify({ level: 'error', msg: 'search indexing failed', error: String(error) })),
+  );
   const deferred = new Set<Promise<unknown>>();
   let alertsSoon: ReturnType<typeof setTimeout> | null = null;
   let closing: Promise<void> | null = null;
@@ -167,6 +173,7 @@ export async function createNodeApp(options: Omit<ServerOptions, 'host' | 'port'
       alertsSoon ??= setTimeout(flushGathered, ALERT_GATHER_MS);
       alertsSoon.unref();
     },
+    bugCreated: () => searchIndexer.bugCreated(),
   };
 
   const app = createApp(() => deps);
@@ -220,6 +227,7 @@ export async function createNodeApp(options: Omit<ServerOptions, 'host' | 'port'
         await connectionsDone?.();
         if (alertsSoon) flushGathered();
         await Promise.allSettled([...deferred]);
+        await searchIndexer.flush();
         await writer.close();
         await reader?.close();
         handle.close();

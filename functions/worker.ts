@@ -12,6 +12,7 @@ import { flushAlerts } from './services/alerts';
 import { DirectSink, ProjectCache } from './services/ingest';
 import { ProjectSettingsCache, RateLimiter } from './services/ingest-gate';
 import { sweep } from './services/lifecycle';
+import { indexNewBugs } from './services/search-index';
 
 // Caches only (no database handles) live across requests in an isolate.
 const knownProjects = new ProjectCache();
@@ -61,6 +62,7 @@ export function depsFor(env: Bindings, waitUntil: (task: Promise<unknown>) => vo
     rateLimiter,
     defer: waitUntil,
     alertsQueued: () => waitUntil(flushAlerts(db, config)),
+    bugCreated: () => waitUntil(indexNewBugs(db)),
   };
 }
 

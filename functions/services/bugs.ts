@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, max, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, max, type SQL, sql } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import {
   type BugRow,
@@ -132,10 +132,17 @@ export const searchPhrase = (text: string) => `"${text.replaceAll('"', '""')}"`;
  * Substring search in the error type and message (docs/performance.md, reads). Three
  * characters or more use the trigram index (bug_search), which ignores case for every letter
  * with a case. Shorter text has no trigram to look up: it is matched with LIKE over the bugs
- * in scope, which ignores case for ASCII letters only.
+ * in scope, which ignores case for ASCII letters only. So are the newest bugs, which the index
+ * takes a moment after their write (services/search-index.ts): those above
+ * bug_search_state.indexed_through, a rowid range.
  */
 const indexed = (q: string) => [...q].length >= SEARCH_MIN_INDEXED;
 const searchMatch = (q: string) => sql`bug_search MATCH ${searchPhrase(q)}`;
+const likeEither = (q: string) => {
+  const pattern = `%${escapeLike(q)}%`;
+  return sql`(${bugs.errorType} LIKE ${pattern} ESCAPE '\\' OR ${bugs.errorMessage} LIKE ${pattern} ESCAPE '\\')`;
+};
+const NOT_YET_INDEXED = sql`(SELECT indexed_through FROM bug_search_state)`;
 
 /** Every row of bug_search is a bug, so `q` alone is counted in the index without the bugs. */
 const onlySearch = (f: BugFilters) =>
@@ -155,13 +162,9 @@ function searchCondition(q: string, rowidPlan: boolean): SQL {
   if (q.includes('\u0000')) return sql`0`;
   if (indexed(q)) {
     const id = rowidPlan ? sql`${bugs.id}` : sql`+${bugs.id}`;
-    return sql`${id} IN (SELECT rowid FROM bug_search WHERE ${searchMatch(q)})`;
+    return sql`(${id} IN (SELECT rowid FROM bug_search WHERE ${searchMatch(q)}) OR (${id} > ${NOT_YET_INDEXED} AND ${likeEither(q)}))`;
   }
-  const pattern = `%${escapeLike(q)}%`;
-  return or(
-    sql`${bugs.errorType} LIKE ${pattern} ESCAPE '\\'`,
-    sql`${bugs.errorMessage} LIKE ${pattern} ESCAPE '\\'`,
-  )!;
+  return likeEither(q);
 }
 
 /**
@@ -221,7 +224,11 @@ export async function listBugs(db: Db, query: BugListQuery) {
   // shortcut) in one batch: one round trip to the read thread or D1.
   const [[counted], [newest]] = (await db.batch([
     onlySearch(query)
-      ? db.select({ n: sql<number>`count(*)` }).from(sql`bug_search`).where(searchMatch(query.q!))
+      ? db
+          .select({
+            n: sql<number>`(SELECT count(*) FROM bug_search WHERE ${searchMatch(query.q!)}) + (SELECT count(*) FROM ${bugs} WHERE ${bugs.id} > ${NOT_YET_INDEXED} AND ${likeEither(query.q!)})`,
+          })
+          .from(sql`bug_search_state`)
       : db.select({ n: count() }).from(bugs).where(bugWhere(query, 'count')),
     db.select({ id: max(bugs.id) }).from(bugs),
   ])) as [{ n: number }[], { id: number | null }[]];

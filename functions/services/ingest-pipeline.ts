@@ -7,7 +7,7 @@ import { projectLimit } from './projects';
 
 export type IngestDeps = Pick<
   Deps,
-  'db' | 'config' | 'sink' | 'projectSettings' | 'rateLimiter' | 'alertsQueued'
+  'db' | 'config' | 'sink' | 'projectSettings' | 'rateLimiter' | 'alertsQueued' | 'bugCreated'
 >;
 
 export interface Admission {
@@ -50,5 +50,6 @@ export async function ingestReport(
   // The alert row was stored with the report; it is sent after the answer, so a slow or
   // dead receiver never holds up (or fails) a report.
   if (result.outcome !== 'dedup') deps.alertsQueued();
+  if (result.outcome === 'new') deps.bugCreated?.();
   return result;
 }

@@ -13,6 +13,7 @@ import {
   queueReviewReminders,
 } from './alerts';
 import { getBugRow } from './bugs';
+import { indexNewBugs } from './search-index';
 import { historyRows, moveBugs } from './transitions';
 
 export const LEASE_EXPIRIES_BEFORE_FAILED = 3;
@@ -204,6 +205,8 @@ export async function sweep(db: Db, options: SweepOptions): Promise<SweepResult>
     set: { leaseExpiryCount: sql`${bugs.leaseExpiryCount} + 1` as unknown as number },
   });
   const occurrencesPurged = await deleteInChunks(db, occurrences, lt(occurrences.receivedAt, cutoff));
+  // Whatever the ingest path left for the search index (bugs written by scripts, a crash).
+  await indexNewBugs(db);
   // 0 hours turns reminders off; a window of 0 turns the throttle, and so "still occurring", off.
   const reminders =
     alerts.REVIEW_REMINDER_HOURS > 0 ? await queueReviewReminders(db, now, alerts.REVIEW_REMINDER_HOURS) : [];

@@ -1,13 +1,15 @@
 import { join } from 'node:path';
 import Database from 'libsql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { indexNewBugsStatements } from '../../functions/services/search-index';
 import { startLogCenterApp } from '../helpers/app';
 import { openTempDatabase } from '../helpers/database';
 import { runtimeReport } from '../helpers/payloads';
 import { BugPageSchema, bodyAs, type LogCenterHandle, uniqueProject } from '../helpers/server';
 
 // `q` on the real app and a real libSQL file: the bug list reads through the read thread, the
-// search through the trigram index (migration 0005) for 3 characters or more, LIKE below that.
+// search through the trigram index (migrations 0005, 0008) for 3 characters or more, LIKE below
+// that and for bugs newer than the index.
 
 let lc: LogCenterHandle;
 const project = uniqueProject('search');
@@ -51,6 +53,20 @@ beforeAll(async () => {
   ids_.sql = await bug('SqlError', 'near "\'": syntax error in \'; DROP TABLE bugs; --');
   ids_.cjk = await bug('数据库错误', '数据库连接超时：无法访问主机');
   ids_.german = await bug('ÜberlaufFehler', 'Straße überlastet: ÄPFEL und Öl');
+  // These tests read the index: new bugs are found by LIKE until the indexer takes them a
+  // moment after their write (the test 'finds new bugs at once' covers that window).
+  const side = new Database(join(lc.dataDir, 'log-center.db'));
+  try {
+    const mark = () =>
+      (side.prepare('SELECT indexed_through AS n FROM bug_search_state').get() as { n: number }).n;
+    const deadline = Date.now() + 5_000;
+    while (mark() < ids_.german) {
+      if (Date.now() > deadline) throw new Error('the search indexer did not take the new bugs within 5 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    side.close();
+  }
 });
 afterAll(() => lc.stop());
 
@@ -165,6 +181,19 @@ describe('q: substring search in error type and message', () => {
     expect(((await again.json()) as { id: number }).id).toBe(id);
     const page = await search('new failure');
     expect(page.items.map((b) => [b.id, b.occurrence_count])).toEqual([[id, 2]]);
+    // Found at once by LIKE above the index's mark; the index itself takes it a moment later.
+    const side = new Database(join(lc.dataDir, 'log-center.db'));
+    try {
+      const indexed = () =>
+        side
+          .prepare('SELECT rowid AS id FROM bug_search WHERE bug_search MATCH ?')
+          .all('"brand new failure"')
+          .map((r) => (r as { id: number }).id);
+      await expect.poll(indexed, { timeout: 5_000 }).toEqual([id]);
+    } finally {
+      side.close();
+    }
+    expect(await ids('new failure')).toEqual([id]);
   });
 });
 
@@ -205,35 +234,58 @@ describe('the search index on the database file', () => {
     }
   });
 
-  it('indexes bugs stored before the migration (backfill) and follows edits and deletes', async () => {
+  it('indexes bugs stored before the migration (backfill), follows edits and deletes, and takes new bugs after their write', async () => {
     const db = await openTempDatabase('search-backfill');
     try {
       const side = new Database(db.file);
       // The store as it was before migration 0005: no search table, no triggers.
-      side.exec(`DROP TRIGGER bugs_search_insert; DROP TRIGGER bugs_search_update;
-        DROP TRIGGER bugs_search_delete; DROP TABLE bug_search;`);
+      side.exec(`DROP TRIGGER bugs_search_update; DROP TRIGGER bugs_search_delete;
+        DROP TABLE bug_search; DROP TABLE bug_search_state;`);
       const insert =
         side.prepare(`INSERT INTO bugs (project_id, fingerprint, source, level, environment, status,
         error_type, error_message, stack_trace, context, first_seen, last_seen, status_changed_at)
         VALUES ('p', ?, 'runtime', 'ERROR', 'production', 'NEW', ?, ?, '[]', '{}', 'x', 'x', 'x')`);
       insert.run('a', 'OldError', 'stored before the index existed');
       insert.run('b', 'OtherError', 'also old');
+      // Bugs are never deleted in use; the newest one stays so that ids keep growing here too.
+      insert.run('z', 'LastError', 'the newest old bug');
       const { readFileSync } = await import('node:fs');
-      const migration = readFileSync(join(__dirname, '../../schema/migrations/0005_bug_search.sql'), 'utf8')
-        .split('--> statement-breakpoint')
-        .filter((s) => !/\bINDEX\b/.test(s.replace(/^--.*$/gm, '')));
-      for (const statement of migration) side.exec(statement);
+      const statements = (file: string) =>
+        readFileSync(join(__dirname, '../../schema/migrations', file), 'utf8')
+          .split('--> statement-breakpoint')
+          .filter((s) => !/\bINDEX\b/.test(s.replace(/^--.*$/gm, '')));
+      for (const file of ['0005_bug_search.sql', '0008_bug_search_deferred.sql'])
+        for (const statement of statements(file)) side.exec(statement);
       const found = (q: string) =>
         side
           .prepare(`SELECT rowid AS id FROM bug_search WHERE bug_search MATCH ? ORDER BY rowid`)
           .all(`"${q}"`)
           .map((r) => (r as { id: number }).id);
+      const mark = () =>
+        (side.prepare('SELECT indexed_through AS n FROM bug_search_state').get() as { n: number }).n;
       expect(found('before the index')).toEqual([1]);
+      expect(mark()).toBe(3);
       side.prepare(`UPDATE bugs SET error_message = 'retitled now' WHERE id = 1`).run();
       expect(found('before the index')).toEqual([]);
       expect(found('retitled')).toEqual([1]);
       side.prepare('DELETE FROM bugs WHERE id = 2').run();
       expect(found('also old')).toEqual([]);
+      side.exec(`INSERT INTO bug_search (bug_search) VALUES ('integrity-check')`);
+
+      // A new bug is not in the index until the indexer runs; an edit before that leaves the
+      // index alone (it has no row for the bug) and the indexer takes the current text.
+      insert.run('c', 'NewError', 'written after the index');
+      side.prepare(`UPDATE bugs SET error_message = 'edited before indexing' WHERE id = 4`).run();
+      expect(found('after the index')).toEqual([]);
+      expect(found('edited before')).toEqual([]);
+      side.exec(`INSERT INTO bug_search (bug_search) VALUES ('integrity-check')`);
+      for (const { sql } of indexNewBugsStatements) side.exec(sql);
+      expect(found('edited before')).toEqual([4]);
+      expect(found('after the index')).toEqual([]);
+      expect(mark()).toBe(4);
+      // Run again with nothing new: nothing is indexed twice.
+      for (const { sql } of indexNewBugsStatements) side.exec(sql);
+      expect(found('edited before')).toEqual([4]);
       side.exec(`INSERT INTO bug_search (bug_search) VALUES ('integrity-check')`);
       side.close();
     } finally {
