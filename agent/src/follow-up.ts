@@ -103,9 +103,9 @@ function lineOf(value: unknown): number | undefined {
   return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
-/** `fix: address review on #<pr>`, the fixer's first paragraph, and the bug's trailer. */
-export function followUpCommitMessage(bug: Bug, prNumber: number, analysis: string): string {
-  const lines = [`fix: address review on #${prNumber} (bug #${bug.id})`];
+/** A commit message: `head`, then the fixer's first paragraph, then the bug's trailer. */
+export function commitMessageWith(head: string[], bug: Bug, analysis: string): string {
+  const lines = [...head];
   const firstParagraph = analysis
     .trim()
     .split(/\n\s*\n/)[0]
@@ -113,4 +113,9 @@ export function followUpCommitMessage(bug: Bug, prNumber: number, analysis: stri
   if (firstParagraph) lines.push('', truncateMiddle(firstParagraph, 1_500));
   lines.push('', `Log-Center-Bug: ${bug.id}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `fix: address review on #<pr>`, the fixer's first paragraph, and the bug's trailer. */
+export function followUpCommitMessage(bug: Bug, prNumber: number, analysis: string): string {
+  return commitMessageWith([`fix: address review on #${prNumber} (bug #${bug.id})`], bug, analysis);
 }

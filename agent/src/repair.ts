@@ -1,7 +1,7 @@
 import type { AgentConfig } from './config';
 import { truncateMiddle } from './exec';
 import { type FixerRun, type ReviewRequest, runFixer } from './fixer';
-import { followUpCommitMessage, isReviewFollowUp, reviewRequest } from './follow-up';
+import { commitMessageWith, followUpCommitMessage, isReviewFollowUp, reviewRequest } from './follow-up';
 import { GitError, gitEnv, isRejectedPush } from './git';
 import type { Bug, LogCenterClient, RepairReport } from './log-center';
 import {
@@ -72,14 +72,7 @@ export function commitMessage(bug: Bug, analysis: string): string {
     ? ` (${bug.error.file_path}${bug.error.line_number !== null ? `:${bug.error.line_number}` : ''})`
     : '';
   const summary = `${bug.error.type}: ${bug.error.message}`.replace(/\s+/g, ' ').slice(0, 200);
-  const lines = [`fix: auto repair bug #${bug.id}`, '', `${summary}${where}`];
-  const firstParagraph = analysis
-    .trim()
-    .split(/\n\s*\n/)[0]
-    ?.trim();
-  if (firstParagraph) lines.push('', truncateMiddle(firstParagraph, 1_500));
-  lines.push('', `Log-Center-Bug: ${bug.id}`);
-  return `${lines.join('\n')}\n`;
+  return commitMessageWith([`fix: auto repair bug #${bug.id}`, '', `${summary}${where}`], bug, analysis);
 }
 
 /**
