@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '../../functions/server';
 import { launchChromium } from '../helpers/browser';
 import { type GiteaStub, startGiteaStub } from '../helpers/gitea-stub';
-import { clientOver, type LogCenterHandle, testServerOptions, uniqueProject } from '../helpers/server';
+import { type LogCenterHandle, startLogCenter, uniqueProject } from '../helpers/server';
 import {
   bugDetail,
   callsFor,
@@ -42,7 +41,8 @@ describe('review cockpit in Chromium', () => {
     dashboardDir = mkdtempSync(join(tmpdir(), 'log-center-review-dash-'));
     buildDashboard({ outDir: dashboardDir });
     gitea = await startGiteaStub();
-    const options = testServerOptions({
+    lc = await startLogCenter({
+      dashboardDir,
       env: {
         GITEA_URL: gitea.url,
         GITEA_TOKEN: gitea.token,
@@ -51,18 +51,6 @@ describe('review cockpit in Chromium', () => {
         ALERT_ALLOW_PRIVATE_TARGETS: 'true',
       },
     });
-    const server = await startServer({ ...options, port: 0, dashboardDir });
-    lc = {
-      url: server.url,
-      token: server.token,
-      dataDir: options.dataDir,
-      server,
-      ...clientOver((path, init) => fetch(`${server.url}${path}`, init), server.token),
-      async stop() {
-        await server.close();
-        rmSync(options.dataDir, { recursive: true, force: true });
-      },
-    };
     gitea.setWebhook(`${lc.url}/api/v1/webhooks/gitea`, WEBHOOK_SECRET);
     suite.lc = lc;
     suite.gitea = gitea;

@@ -38,6 +38,8 @@ export interface LogCenterHandle {
 export interface LogCenterOptions {
   env?: Record<string, string>;
   groupCommit?: ServerOptions['groupCommit'];
+  /** A dashboard build to serve instead of dashboard/dist. */
+  dashboardDir?: string;
 }
 
 let counter = 0;
@@ -53,6 +55,7 @@ export function testServerOptions(opts: LogCenterOptions): ServerOptions & { dat
     dataDir,
     env: { LOG_CENTER_API_TOKEN: token, RATE_LIMIT_PER_MINUTE: '0', ...opts.env },
     groupCommit: opts.groupCommit,
+    dashboardDir: opts.dashboardDir,
   };
 }
 
