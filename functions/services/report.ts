@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { z } from 'zod';
 import { type FieldError, issuesToFieldErrors } from '../lib/errors';
 import {
@@ -29,6 +29,8 @@ const ISO_8601 =
 export const REGISTRATION_TYPE = 'ProjectInit';
 
 const nullableString = (max: number) => z.string().max(max).nullish();
+const LEVEL_RE = new RegExp(LEVEL_PATTERN);
+const LINE_NUMBER_TEXT = /^\d{1,9}$/;
 
 /**
  * A runtime report must say where it failed. This rule lives in `superRefine` (so a body
@@ -72,7 +74,7 @@ export const reportSchema = z
       .meta({ example: 'production' }),
     level: z
       .string()
-      .regex(new RegExp(LEVEL_PATTERN), `must be one of ${LEVELS.join(', ')} (WARN, FATAL accepted)`)
+      .regex(LEVEL_RE, `must be one of ${LEVELS.join(', ')} (WARN, FATAL accepted)`)
       .transform((value) => normaliseLevel(value) as Level)
       .meta({ example: 'ERROR', description: 'Case-insensitive; WARN and FATAL are aliases' }),
     source: z.enum(SOURCES).default('runtime'),
@@ -91,10 +93,7 @@ export const reportSchema = z
       line_number: z
         .union([
           z.number().int().nonnegative(),
-          z
-            .string()
-            .regex(/^\d{1,9}$/, 'must be an integer')
-            .transform(Number),
+          z.string().regex(LINE_NUMBER_TEXT, 'must be an integer').transform(Number),
         ])
         .nullish(),
       stack_trace: z
@@ -152,20 +151,133 @@ export interface NormalisedReport {
 
 export type ParseOutcome = { ok: true; report: NormalisedReport } | { ok: false; errors: FieldError[] };
 
+/** What normaliseReport reads of a validated body: reportSchema's output, context aside. */
+export interface CheckedReport {
+  project_id: string;
+  environment: string;
+  level: Level;
+  source: Source;
+  timestamp?: string | null;
+  version?: string | null;
+  commit_hash?: string | null;
+  repo_url?: string | null;
+  error: {
+    type: string;
+    message: string;
+    file_path?: string | null;
+    line_number?: number | null;
+    stack_trace?: string[] | string | null;
+  };
+  fingerprint?: string[];
+}
+
+type Body = Record<string, unknown>;
+const isPlainObject = (value: unknown): value is Body =>
+  typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+const nullishText = (value: unknown, max: number) =>
+  value == null || (typeof value === 'string' && value.length <= max);
+const allStrings = (value: unknown[], max = Number.POSITIVE_INFINITY) => {
+  for (const item of value) if (typeof item !== 'string' || item.length > max) return false;
+  return true;
+};
+
+/**
+ * reportSchema's verdict and output for a body it accepts, checked by hand: the same rules
+ * (the same patterns, limits and transforms), without zod's copy of the body and its issue
+ * machinery, which cost more than the rest of a report's parsing. Undefined for any body
+ * this is not sure of, which then goes through reportSchema, whose issues make the 422.
+ * test/api/report-fast-check.test.ts holds the two to the same verdicts and outputs.
+ */
+export function checkedReport(body: unknown): CheckedReport | undefined {
+  if (!isPlainObject(body)) return undefined;
+  const { project_id, environment, level, source = 'runtime', timestamp, error, context, fingerprint } = body;
+  if (typeof project_id !== 'string' || !PROJECT_ID_PATTERN.test(project_id)) return undefined;
+  if (typeof environment !== 'string' || environment.length < 1 || environment.length > 64) return undefined;
+  if (typeof level !== 'string' || !LEVEL_RE.test(level)) return undefined;
+  if (typeof source !== 'string' || !(SOURCES as readonly string[]).includes(source)) return undefined;
+  if (timestamp != null && (typeof timestamp !== 'string' || !ISO_8601.test(timestamp))) return undefined;
+  if (!nullishText(body.version, 128) || !nullishText(body.commit_hash, 128)) return undefined;
+  if (!nullishText(body.repo_url, 2048)) return undefined;
+  if (context != null && !isPlainObject(context)) return undefined;
+  if (
+    fingerprint !== undefined &&
+    (!Array.isArray(fingerprint) ||
+      fingerprint.length < 1 ||
+      fingerprint.length > 32 ||
+      !allStrings(fingerprint, 512))
+  )
+    return undefined;
+  if (!isPlainObject(error)) return undefined;
+  const { type, message, file_path, line_number, stack_trace } = error;
+  if (typeof type !== 'string' || type.length < 1 || type.length > 256) return undefined;
+  if (typeof message !== 'string' || !nullishText(file_path, 2048)) return undefined;
+  let line: number | null | undefined;
+  if (line_number == null) line = line_number as null | undefined;
+  else if (typeof line_number === 'number' && Number.isSafeInteger(line_number) && line_number >= 0)
+    line = line_number;
+  else if (typeof line_number === 'string' && LINE_NUMBER_TEXT.test(line_number)) line = Number(line_number);
+  else return undefined;
+  if (
+    stack_trace != null &&
+    typeof stack_trace !== 'string' &&
+    !(Array.isArray(stack_trace) && allStrings(stack_trace))
+  )
+    return undefined;
+  // The runtime rule (reportSchema's superRefine): a runtime report says where it failed.
+  if (source === 'runtime' && type !== REGISTRATION_TYPE) {
+    if (file_path == null || line == null || stack_trace == null) return undefined;
+  }
+  return {
+    project_id,
+    environment,
+    level: normaliseLevel(level) as Level,
+    source: source as Source,
+    timestamp: timestamp as string | null | undefined,
+    version: body.version as string | null | undefined,
+    commit_hash: body.commit_hash as string | null | undefined,
+    repo_url: body.repo_url as string | null | undefined,
+    error: {
+      type,
+      message,
+      file_path: file_path as string | null | undefined,
+      line_number: line,
+      stack_trace: stack_trace as string[] | string | null | undefined,
+    },
+    fingerprint: fingerprint as string[] | undefined,
+  };
+}
+
 /** SQLite text ends at NUL on read, which would silently cut the rest of a field off. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching NUL is the point
 const NUL = /\u0000/g;
 const withoutNul = (text: string) => text.replace(NUL, '\uFFFD');
 
 export function normaliseReport(body: unknown, receivedAt: string): ParseOutcome {
-  const parsed = reportSchema.safeParse(body);
-  if (!parsed.success) return { ok: false, errors: issuesToFieldErrors(parsed.error.issues) };
-  const input = parsed.data;
+  let input = checkedReport(body);
+  if (!input) {
+    const parsed = reportSchema.safeParse(body);
+    if (!parsed.success) return { ok: false, errors: issuesToFieldErrors(parsed.error.issues) };
+    input = parsed.data;
+  }
   // zod rebuilds a record by assignment, which turns a `__proto__` key into a prototype change
   // and loses it; the validated body's own object keeps every key as data.
-  const rawContext = (body as { context?: Record<string, unknown> | null }).context;
-  const context = storedContext(filterSecrets(rawContext ?? {}) as Record<string, unknown>);
-  const report: Omit<NormalisedReport, 'fingerprint'> = {
+  const rawContext = (body as { context?: Record<string, unknown> | null }).context ?? {};
+  const context = storedContext(withoutSecrets(rawContext));
+  const errorType = withoutNul(input.error.type);
+  const filePath = input.error.file_path != null ? withoutNul(input.error.file_path) : null;
+  const lineNumber = input.error.line_number ?? null;
+  const fingerprint = computeFingerprint(
+    {
+      projectId: input.project_id,
+      source: input.source,
+      errorType,
+      filePath,
+      lineNumber,
+      context: context.value,
+    },
+    input.fingerprint,
+  );
+  const report: NormalisedReport = {
     projectId: input.project_id,
     environment: withoutNul(input.environment),
     level: input.level,
@@ -175,17 +287,17 @@ export function normaliseReport(body: unknown, receivedAt: string): ParseOutcome
     version: input.version ? withoutNul(input.version) : null,
     commitHash: input.commit_hash ? input.commit_hash.trim().toLowerCase() : null,
     repoUrl: input.repo_url ? withoutNul(input.repo_url.trim()) || null : null,
-    errorType: withoutNul(input.error.type),
+    errorType,
     message: truncateBytes(stripAnsi(withoutNul(input.error.message)), LIMITS.messageBytes),
-    filePath: input.error.file_path != null ? withoutNul(input.error.file_path) : null,
-    lineNumber: input.error.line_number ?? null,
-    stackJson: JSON.stringify(normaliseStack(input.error.stack_trace)),
+    filePath,
+    lineNumber,
+    stackJson: linesJson(normaliseStack(input.error.stack_trace)),
     contextJson: context.json,
+    fingerprint,
     initialStatus: input.error.type === REGISTRATION_TYPE ? 'IGNORED' : 'NEW',
     alert: true,
   };
-  const fingerprint = computeFingerprint({ ...report, context: context.value }, input.fingerprint);
-  return { ok: true, report: { ...report, fingerprint } };
+  return { ok: true, report };
 }
 
 function toUtcIso(value: string): string {
@@ -197,7 +309,11 @@ function toUtcIso(value: string): string {
   ).toISOString();
 }
 
-export const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+/** One-shot `crypto.hash` where the runtime has it (Node 20.12+): no Hash object per report. */
+export const md5: (text: string) => string =
+  typeof hash === 'function'
+    ? (text) => hash('md5', text, 'hex')
+    : (text) => createHash('md5').update(text).digest('hex');
 
 type FingerprintFields = Pick<
   NormalisedReport,
@@ -245,6 +361,30 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
+/** Whether filterSecrets would hand back an equal copy: no secret key and nothing too deep. */
+function holdsNoSecret(value: unknown, depth: number): boolean {
+  if (depth > 32) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!holdsNoSecret(item, depth + 1)) return false;
+    return true;
+  }
+  if (value && typeof value === 'object') {
+    for (const key of Object.keys(value)) {
+      if (SECRET_KEY.test(key) || !holdsNoSecret((value as Record<string, unknown>)[key], depth + 1))
+        return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * filterSecrets for a context, without the copy when there is nothing to filter (the usual
+ * context): the same object back, read only from here on.
+ */
+export function withoutSecrets(context: Record<string, unknown>): Record<string, unknown> {
+  return holdsNoSecret(context, 0) ? context : (filterSecrets(context) as Record<string, unknown>);
+}
+
 export function filterSecrets(value: unknown, depth = 0): unknown {
   if (depth > 32) return '[Too deep]';
   if (Array.isArray(value)) return value.map((item) => filterSecrets(item, depth + 1));
@@ -282,16 +422,51 @@ export function truncateBytes(text: string, maxBytes: number): string {
 const ANSI_CSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
 export const stripAnsi = (text: string) => text.replace(ANSI_CSI, '');
 
+/** A line as stored: NUL replaced, ANSI sequences out, cut to LIMITS.stackLineBytes. */
+function cleanLine(line: string): string {
+  let text = line;
+  if (text.includes('\u0000')) text = withoutNul(text);
+  if (text.includes('\u001b')) text = stripAnsi(text);
+  return truncateBytes(text, LIMITS.stackLineBytes);
+}
+
 export function normaliseStack(stack: string | string[] | null | undefined): string[] {
   if (stack == null) return [];
   const raw = Array.isArray(stack) ? stack : [stack];
-  const lines = raw.flatMap((entry) => entry.replace(/\r\n?/g, '\n').replace(/\n$/, '').split('\n'));
-  const cleaned = lines.map((line) => truncateBytes(stripAnsi(withoutNul(line)), LIMITS.stackLineBytes));
+  const cleaned: string[] = [];
+  for (const entry of raw) {
+    // Most entries are one line already: no splitting, no new strings.
+    if (!entry.includes('\n') && !entry.includes('\r')) {
+      cleaned.push(cleanLine(entry));
+      continue;
+    }
+    for (const line of entry.replace(/\r\n?/g, '\n').replace(/\n$/, '').split('\n'))
+      cleaned.push(cleanLine(line));
+  }
   if (cleaned.length <= LIMITS.stackLines) return cleaned;
   // Keep both ends: Python puts the failing frame last, JS first, CI logs end with the failure.
   const head = cleaned.slice(0, LIMITS.stackLines / 2);
   const tail = cleaned.slice(cleaned.length - (LIMITS.stackLines / 2 - 1));
   return [...head, `…[truncated ${cleaned.length - head.length - tail.length} lines]…`, ...tail];
+}
+
+/** Past this many characters, JSON.stringify hands back its parts joined, not one string. */
+const ONE_PART_CHARS = 8 * 1024;
+
+/**
+ * JSON.stringify(lines), as one string. V8 builds a long JSON text in parts and copies them
+ * into one string when it is first read (by the writer hand-off): for a 200 KiB stack that is
+ * a second 200 KiB allocation, in the large-object space, per report. `join` writes its result
+ * once, already whole.
+ */
+export function linesJson(lines: string[]): string {
+  let chars = 0;
+  for (const line of lines) chars += line.length;
+  if (chars < ONE_PART_CHARS) return JSON.stringify(lines);
+  const quoted = lines.map((line) => JSON.stringify(line));
+  quoted[0] = `[${quoted[0]}`;
+  quoted[quoted.length - 1] = `${quoted[quoted.length - 1]}]`;
+  return quoted.join(',');
 }
 
 /** A context as stored: the object (for grouping) and its JSON, both within LIMITS.contextBytes. */
