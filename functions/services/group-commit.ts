@@ -12,6 +12,12 @@ export interface GroupCommitOptions {
   maxDelayMs: number;
   /** A batch is written as soon as it has this many reports. */
   maxBatch: number;
+  /**
+   * A batch takes reports from the queue up to this many held bytes (always at least one):
+   * the batch is copied to the writer thread and bound into SQLite whole, so its size, not
+   * just the queue's, is what big reports cost in memory at once.
+   */
+  maxBatchBytes: number;
   /** Reports waiting beyond this are refused with 429 instead of growing memory without bound. */
   maxQueue: number;
   /**
@@ -24,6 +30,7 @@ export interface GroupCommitOptions {
 export const defaultGroupCommit: GroupCommitOptions = {
   maxDelayMs: 0,
   maxBatch: 256,
+  maxBatchBytes: 4 * 1024 * 1024,
   maxQueue: 2_000,
   maxQueueBytes: 16 * 1024 * 1024,
 };
@@ -122,7 +129,15 @@ export class GroupCommitSink implements ReportSink {
     this.pendingFlush?.cancel();
     this.pendingFlush = null;
     if (this.inFlight || this.queue.length === 0) return;
-    const items = this.queue.splice(0, this.options.maxBatch);
+    let count = 0;
+    let bytes = 0;
+    const { maxBatch, maxBatchBytes } = this.options;
+    while (count < this.queue.length && count < maxBatch) {
+      bytes += this.queue[count]!.bytes;
+      if (count > 0 && bytes > maxBatchBytes) break;
+      count++;
+    }
+    const items = this.queue.splice(0, count);
     this.inFlight = this.writeBatch(items).finally(() => {
       for (const item of items) this.heldBytes -= item.bytes;
       this.inFlight = null;

@@ -83,12 +83,16 @@ const SYNC_OF = new Map<Inflater, SyncInflater>([
 ]);
 
 /**
- * Bodies up to this size inflate on the calling thread: an SDK's event is a few KiB, and
- * the hop to the thread pool and back costs more than inflating it (~250 µs against ~30 µs
- * for a 2 KiB gzip event). Larger bodies, up to the 1 MiB limit, go to the pool so one of
- * them cannot hold the event loop for the whole of its 4 MiB.
+ * Bodies up to this size inflate on the calling thread. An SDK's event is a few KiB, and the
+ * hop to the thread pool and back costs more than inflating it (~250 µs against ~30 µs for a
+ * 2 KiB gzip event). A ~1 MiB event arrives as ~170 KiB of gzip: in the pool it inflates in
+ * 64 KiB pieces, one trip each, and those buffers live long enough to be promoted and wait for
+ * a full collection (some 50 MB of them at the peak of 50 such uploads); inflated here they
+ * are garbage within the call. That costs the event loop ~5 ms per such event, on top of the
+ * ~5 ms its JSON.parse already takes (docs/performance.md, Memory). Larger bodies, up to the
+ * 1 MiB limit, still go to the pool.
  */
-const INLINE_BYTES = 64 * 1024;
+const INLINE_BYTES = 256 * 1024;
 
 function inflate(inflater: Inflater, encoding: ContentEncoding, raw: Uint8Array, maxBytes: number) {
   const sync = raw.byteLength <= INLINE_BYTES ? SYNC_OF.get(inflater) : undefined;
