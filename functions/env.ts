@@ -3,6 +3,7 @@ import type { Config } from './lib/config';
 import type { Db } from './lib/db';
 import type { ProjectCache, ReportSink } from './services/ingest';
 import type { ProjectSettingsCache, RateLimiter } from './services/ingest-gate';
+import type { Reads } from './services/reads';
 
 /** Worker bindings (wrangler.toml vars, secrets, the optional D1 binding). */
 export interface Bindings {
@@ -37,11 +38,17 @@ export interface Bindings {
 export interface Deps {
   db: Db;
   /**
-   * For the bug list, the statistics and bug pages: on a Node database file a read-only
-   * connection in a thread of its own (lib/file-reader.ts); where absent, `db`.
+   * The bug list, bug pages and statistics (services/reads.ts): on a Node database file run
+   * whole in read threads (lib/file-reader.ts); where absent, in process on `db`.
    */
-  reads?: Db;
+  reads?: Reads;
   config: Config;
+  /**
+   * Node: report bodies over 64 KiB are read and parsed a few at a time; the others wait in
+   * their sockets, not in memory (docs/performance.md). Absent on the Worker, whose isolate
+   * must not start one request's reads from another's.
+   */
+  bigBodies?: <T>(task: () => Promise<T>) => Promise<T>;
   sink: ReportSink;
   knownProjects: ProjectCache;
   projectSettings: ProjectSettingsCache;

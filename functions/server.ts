@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
+import pLimit from 'p-limit';
 import { createApp } from './app';
 import type { Deps } from './env';
 import { alertTargetConfigProblems, parseConfig } from './lib/config';
@@ -150,7 +151,9 @@ export async function createNodeApp(options: Omit<ServerOptions, 'host' | 'port'
   };
   const deps: Deps = {
     db: handle.db,
-    reads: reader?.db,
+    reads: reader?.reads,
+    // Parsing takes the CPU anyway: four at once keep both cores busy.
+    bigBodies: pLimit(4),
     config,
     sink,
     knownProjects,

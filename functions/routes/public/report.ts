@@ -92,13 +92,20 @@ reportRoutes.post(REPORT_PATH, async (c) => {
       Number(c.req.header('Content-Length') ?? LIMITS.bodyBytes + DRAIN_BYTES),
     );
   }
-  const report = await parseReport(c, encodings);
+  const declared = Number(c.req.header('Content-Length') ?? Number.POSITIVE_INFINITY);
+  const report =
+    deps.bigBodies && declared > BIG_BODY_BYTES
+      ? await deps.bigBodies(() => parseReport(c, encodings))
+      : await parseReport(c, encodings);
   const result = await ingestReport(deps, report, {
     key: c.req.header('X-Log-Center-Key') ?? c.req.query('key'),
     keyHint: 'X-Log-Center-Key',
   });
   return c.json(ingestAnswer(result), 200);
 });
+
+/** Bodies past this size (or of unknown size) go through `deps.bigBodies` where there is one. */
+const BIG_BODY_BYTES = 64 * 1024;
 
 /**
  * The body as a normalised report. Its text and parsed form live only in here: while the
