@@ -1,14 +1,21 @@
 import type { Worker } from 'node:worker_threads';
-import { drizzle } from 'drizzle-orm/sqlite-proxy';
-import * as schema from '../../schema';
-import type { Db } from './db';
+import type { ReadArgs, ReadName, ReadResult, Reads } from '../services/reads';
 import { startSiblingThread } from './db-file';
-import type { ReaderReply, ReaderRequest, ReadQuery } from './reader-thread';
+import { AppError, ERROR_CODES, type ErrorCode } from './errors';
+import type { ReaderReply, ReaderRequest } from './reader-thread';
 
 export interface FileReader {
-  /** A drizzle handle whose queries run in the read threads; it refuses writes. */
-  db: Db;
+  /** The read operations, each run whole in a read thread on a connection that never writes. */
+  reads: Reads;
   close(): Promise<void>;
+}
+
+const ERROR_CODE_SET = new Set<string>(ERROR_CODES);
+
+/** A domain error from an operation stays one (its code picks the answer's status). */
+function errorFrom({ message, code }: { message: string; code?: string }): Error {
+  if (code && ERROR_CODE_SET.has(code)) return new AppError(code as ErrorCode, message);
+  return Object.assign(new Error(message), { code });
 }
 
 /**
@@ -19,7 +26,7 @@ export const READ_THREADS = 2;
 
 interface Reader {
   worker: Worker;
-  pending: Map<number, { resolve(rows: unknown): void; reject(error: Error): void }>;
+  pending: Map<number, { resolve(result: unknown): void; reject(error: Error): void }>;
 }
 
 /**
@@ -53,9 +60,8 @@ export function openFileReader(path: string, threads = READ_THREADS): FileReader
       if (!waiter) return;
       reader.pending.delete(message.id);
       if (reader.pending.size === 0) worker.unref();
-      if ('error' in message)
-        waiter.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
-      else waiter.resolve(message.rows);
+      if ('error' in message) waiter.reject(errorFrom(message.error));
+      else waiter.resolve(message.result);
     });
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`a read thread stopped (exit code ${code})`)));
@@ -70,26 +76,24 @@ export function openFileReader(path: string, threads = READ_THREADS): FileReader
     return best;
   };
 
-  const ask = (request: ReadQuery | { batch: ReadQuery[] }) => {
+  const ask = <K extends ReadName>(name: K, args: ReadArgs<K>): Promise<ReadResult<K>> => {
     if (failure) return Promise.reject(failure);
     const reader = pick();
     const id = nextId++;
-    return new Promise<unknown>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       if (reader.pending.size === 0) reader.worker.ref();
-      reader.pending.set(id, { resolve, reject });
-      reader.worker.postMessage({ id, ...request } satisfies ReaderRequest);
+      reader.pending.set(id, { resolve: resolve as (result: unknown) => void, reject });
+      reader.worker.postMessage({ id, name, args } as unknown as ReaderRequest);
     });
   };
-  const db = drizzle(
-    async (sql, params, method) => ({ rows: (await ask({ sql, params, method })) as unknown[] }),
-    // A batch crosses to a thread once and reads one snapshot.
-    async (queries) =>
-      ((await ask({ batch: queries })) as unknown[]).map((rows) => ({ rows: rows as unknown[] })),
-    { schema },
-  ) as unknown as Db;
+  const reads: Reads = {
+    listBugs: (...args) => ask('listBugs', args),
+    getBugDetail: (...args) => ask('getBugDetail', args),
+    dashboardStats: (...args) => ask('dashboardStats', args),
+  };
 
   return {
-    db,
+    reads,
     async close() {
       failure ??= new Error('the read threads are closed');
       await Promise.all(

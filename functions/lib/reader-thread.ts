@@ -1,5 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { drizzle } from 'drizzle-orm/sqlite-proxy';
 import Database from 'libsql';
+import * as schema from '../../schema';
+import { type ReadArgs, type ReadName, readOperations } from '../services/reads';
+import type { Db } from './db';
 import { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-pragmas';
 
 // The read thread that `openFileReader` (file-reader.ts) starts: its own connection to the
@@ -11,26 +15,22 @@ import { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-pragmas';
 export interface ReaderData {
   path: string;
 }
-/** How drizzle asks (sqlite-proxy): `get` wants one row, the others every row, as arrays. */
-export type ReadMethod = 'all' | 'get' | 'values' | 'run';
-export interface ReadQuery {
-  sql: string;
-  params: unknown[];
-  method: ReadMethod;
-}
-/** One query, or a batch (drizzle's `db.batch`) read in one transaction: one snapshot, one hop. */
+/** One read operation (services/reads.ts) with its arguments past the database. */
 export type ReaderRequest =
-  | ({ id: number } & ReadQuery)
-  | { id: number; batch: ReadQuery[] }
+  | { [K in ReadName]: { id: number; name: K; args: ReadArgs<K> } }[ReadName]
   | { close: true };
-/**
- * `rows`: a list of rows, or for `get` one row or nothing; each row an array of values. For a
- * batch, one such answer per query.
- */
 export type ReaderReply =
-  | { id: number; rows: unknown }
+  | { id: number; result: unknown }
   | { id: number; error: { message: string; code?: string } }
   | { closed: true };
+
+/**
+ * Each read thread's page cache. An operation reads in one transaction, and within it the count
+ * and the page read the same pages; SQLite's default (2 MiB) let a count over a few thousand
+ * rows push out what the page then read again. SQLite empties the cache whenever another
+ * connection has committed, so while reports arrive it rarely fills.
+ */
+export const READER_CACHE_KIB = 16 * 1024;
 
 if (!parentPort) throw new Error('reader-thread runs in a worker thread started by openFileReader');
 const port = parentPort;
@@ -40,6 +40,7 @@ const database = new Database((workerData as ReaderData).path);
 // A connection that never writes: no journal-mode change, no checkpoint duty, refused writes.
 database.exec('PRAGMA query_only=ON');
 database.exec(`PRAGMA busy_timeout=${SQLITE_BUSY_TIMEOUT_MS}`);
+database.exec(`PRAGMA cache_size=-${READER_CACHE_KIB}`);
 
 /** The services' queries are a few dozen texts; the values vary, not the SQL. */
 const MAX_PREPARED = 256;
@@ -55,32 +56,48 @@ function statementFor(sql: string): Database.Statement {
   return statement;
 }
 
-function read(query: ReadQuery): unknown {
-  const statement = statementFor(query.sql);
+/** How drizzle asks (sqlite-proxy): `get` wants one row, the others every row, as arrays. */
+function read(sql: string, params: unknown[], method: string): unknown {
+  const statement = statementFor(sql);
   if (!statement.reader) throw new Error('the read thread runs statements that read only');
-  return query.method === 'get' ? statement.get(...query.params) : statement.all(...query.params);
+  return method === 'get' ? statement.get(...params) : statement.all(...params);
 }
 
-function readAll(queries: ReadQuery[]): unknown[] {
+/** The services' drizzle handle on this connection: each call runs at once, synchronously. */
+const db = drizzle(
+  async (sql, params, method) => ({ rows: read(sql, params, method) as unknown[] }),
+  async (queries) =>
+    queries.map(({ sql, params, method }) => ({ rows: read(sql, params, method) as unknown[] })),
+  { schema },
+) as unknown as Db;
+
+/** An operation reads one snapshot: its count and its page agree. */
+async function run(request: Extract<ReaderRequest, { name: ReadName }>): Promise<unknown> {
   database.exec('BEGIN');
   try {
-    return queries.map(read);
+    const operation = readOperations[request.name] as (db: Db, ...args: unknown[]) => Promise<unknown>;
+    return await operation(db, ...request.args);
   } finally {
     database.exec('COMMIT');
   }
 }
 
+// One operation at a time: each holds the connection's read transaction until it answers.
+let queue: Promise<void> = Promise.resolve();
 port.on('message', (message: ReaderRequest) => {
   if ('close' in message) {
-    database.close();
-    reply({ closed: true });
+    queue = queue.then(() => {
+      database.close();
+      reply({ closed: true });
+    });
     return;
   }
-  try {
-    const rows = 'batch' in message ? readAll(message.batch) : read(message);
-    reply({ id: message.id, rows });
-  } catch (error) {
-    const { message: text, code } = (error ?? {}) as { message?: unknown; code?: string };
-    reply({ id: message.id, error: { message: String(text || error), code } });
-  }
+  queue = queue.then(async () => {
+    try {
+      reply({ id: message.id, result: await run(message) });
+    } catch (error) {
+      const { message: text, code } = (error ?? {}) as { message?: unknown; code?: string };
+      reply({ id: message.id, error: { message: String(text || error), code } });
+    }
+  });
 });

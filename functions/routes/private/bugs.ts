@@ -2,7 +2,8 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { notFound } from '../../lib/errors';
 import { normaliseLevel, SOURCES } from '../../lib/vocabulary';
-import { BUG_SORTS, getBugDetail, listBugs } from '../../services/bugs';
+import { BUG_SORTS } from '../../services/bugs';
+import { readsOf } from '../../services/reads';
 import { BugDetailSchema, BugIdParam, BugSchema, errorResponse, json, pageOf } from '../schemas';
 
 const statusList = z
@@ -66,11 +67,11 @@ const detail = createRoute({
 export const bugRoutes = new OpenAPIHono<AppEnv>()
   .openapi(list, async (c) => {
     const { deps } = c.var;
-    return c.json(await listBugs(deps.reads ?? deps.db, c.req.valid('query')), 200);
+    return c.json(await readsOf(deps).listBugs(c.req.valid('query')), 200);
   })
   .openapi(detail, async (c) => {
     const { deps } = c.var;
-    const bug = await getBugDetail(deps.reads ?? deps.db, c.req.valid('param').id);
+    const bug = await readsOf(deps).getBugDetail(c.req.valid('param').id);
     if (!bug) throw notFound('Bug');
     return c.json(bug, 200);
   });

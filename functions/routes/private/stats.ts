@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { SOURCES } from '../../lib/vocabulary';
-import { dashboardStats } from '../../services/stats';
+import { readsOf } from '../../services/reads';
 import { json } from '../schemas';
 
 const counts = z.record(z.string(), z.number().int());
@@ -45,5 +45,5 @@ const stats = createRoute({
 
 export const statsRoutes = new OpenAPIHono<AppEnv>().openapi(stats, async (c) => {
   const { deps } = c.var;
-  return c.json(await dashboardStats(deps.reads ?? deps.db, c.req.valid('query')), 200);
+  return c.json(await readsOf(deps).dashboardStats(c.req.valid('query')), 200);
 });
