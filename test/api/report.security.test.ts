@@ -129,6 +129,26 @@ describe('CORS', () => {
     });
     expect(denied.headers.get('access-control-allow-origin')).toBeNull();
   });
+
+  it('names the allowed origin on the answers themselves, errors included, and varies them by Origin', async () => {
+    const get = (origin: string, auth = true) =>
+      fetch(`${wire.url}/api/v1/bugs?page_size=1`, {
+        headers: { Origin: origin, ...(auth ? { Authorization: `Bearer ${wire.token}` } : {}) },
+      });
+    const allowed = await get('https://dash.example.com');
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://dash.example.com');
+    expect(allowed.headers.get('vary')).toMatch(/\bOrigin\b/);
+    expect(allowed.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(((await allowed.json()) as { page_size: number }).page_size).toBe(1);
+    const unauthorised = await get('https://dash.example.com', false);
+    expect(unauthorised.status).toBe(401);
+    expect(unauthorised.headers.get('access-control-allow-origin')).toBe('https://dash.example.com');
+    const denied = await get('https://evil.example.net');
+    expect(denied.status).toBe(200);
+    expect(denied.headers.get('access-control-allow-origin')).toBeNull();
+    expect(denied.headers.get('vary')).toMatch(/\bOrigin\b/);
+  });
 });
 
 describe('hostile strings', () => {
