@@ -144,27 +144,39 @@ const likeEither = (q: string) => {
 };
 const NOT_YET_INDEXED = sql`(SELECT indexed_through FROM bug_search_state)`;
 
-/** Every row of bug_search is a bug, so `q` alone is counted in the index without the bugs. */
-const onlySearch = (f: BugFilters) =>
-  Boolean(
-    f.q &&
-      indexed(f.q) &&
-      !f.q.includes('\u0000') &&
-      !f.project_id &&
-      !f.status?.length &&
-      !f.source &&
-      !f.level &&
-      !f.environment,
-  );
+/**
+ * Text whose every character is ASCII or has no case (CJK, digits, punctuation): LIKE, which
+ * folds ASCII letters only, then finds what the index finds, so a row can be tested by LIKE
+ * instead of the index's whole result. The one difference left is on the stored side: a sign
+ * such as U+212A KELVIN SIGN, which the index folds to an ASCII letter and LIKE does not.
+ */
+const likeAgrees = (q: string) =>
+  [...q].every((ch) => ch < '\u0080' || ch.toLowerCase() === ch.toUpperCase());
 
-function searchCondition(q: string, rowidPlan: boolean): SQL {
-  // SQLite's text functions stop at U+0000, so such a pattern would match every bug.
-  if (q.includes('\u0000')) return sql`0`;
-  if (indexed(q)) {
-    const id = rowidPlan ? sql`${bugs.id}` : sql`+${bugs.id}`;
-    return sql`(${id} IN (SELECT rowid FROM bug_search WHERE ${searchMatch(q)}) OR (${id} > ${NOT_YET_INDEXED} AND ${likeEither(q)}))`;
-  }
-  return likeEither(q);
+/**
+ * How `q` is matched, decided once per list request: `phrase` through the trigram index,
+ * `like` for text too short for it, `none` for U+0000 (SQLite's text functions stop there, so
+ * such a pattern would match every bug).
+ */
+type Search = 'phrase' | 'like' | 'none';
+
+const searchOf = (q: string): Search => (q.includes('\u0000') ? 'none' : indexed(q) ? 'phrase' : 'like');
+
+/** Filters other than `q`: when any is set, its index finds the rows and `q` only tests ids. */
+const hasFieldFilters = (f: BugFilters) =>
+  Boolean(f.project_id || f.status?.length || f.source || f.level || f.environment);
+
+/**
+ * `q` as a condition on a bug. `byRow`: LIKE on each row the sorted plan walks, instead of the
+ * index's whole result (only where LIKE finds the same, see likeAgrees). `rowidPlan`: the
+ * search result may drive (a unary `+` keeps it a test otherwise).
+ */
+function searchCondition(q: string, rowidPlan: boolean, byRow: boolean): SQL {
+  const search = searchOf(q);
+  if (search === 'none') return sql`0`;
+  if (search === 'like' || byRow) return likeEither(q);
+  const id = rowidPlan ? sql`${bugs.id}` : sql`+${bugs.id}`;
+  return sql`(${id} IN (SELECT rowid FROM bug_search WHERE ${searchMatch(q)}) OR (${id} > ${NOT_YET_INDEXED} AND ${likeEither(q)}))`;
 }
 
 /**
@@ -175,10 +187,6 @@ function searchCondition(q: string, rowidPlan: boolean): SQL {
  */
 type ListPlan = 'filter' | 'sorted';
 
-/** Filters other than `q`: when any is set, its index finds the rows and `q` only tests ids. */
-const hasFieldFilters = (f: BugFilters) =>
-  Boolean(f.project_id || f.status?.length || f.source || f.level || f.environment);
-
 /**
  * `plan` as above; `count` for the total, where a field filter's index (which holds each bug's
  * id) drives and the search result is only probed by id, instead of every match looking up
@@ -188,6 +196,7 @@ export function bugWhere(
   filters: BugFilters,
   plan: ListPlan | 'count' = 'filter',
   sort: BugSort = 'last_seen',
+  qByRow = false,
 ) {
   const conditions: SQL[] = [];
   const sorted = plan === 'sorted';
@@ -200,7 +209,7 @@ export function bugWhere(
   if (filters.level) conditions.push(eq(free(bugs.level), filters.level));
   if (filters.environment) conditions.push(eq(free(bugs.environment), filters.environment));
   const searchDrives = plan === 'filter' || (plan === 'count' && !hasFieldFilters(filters));
-  if (filters.q) conditions.push(searchCondition(filters.q, searchDrives));
+  if (filters.q) conditions.push(searchCondition(filters.q, searchDrives, sorted && qByRow));
   return conditions.length ? and(...conditions) : undefined;
 }
 
@@ -211,19 +220,39 @@ const sortColumn = {
 };
 
 /**
+ * What the page's plans cost, in microseconds of read-thread CPU as measured on the bench's
+ * 100k-bug store. Walking the sort index costs per entry walked: the entry alone, or its row
+ * where a test needs the row (rows are read close to their neighbours, the table being mostly
+ * in id order). Starting from the filters costs per match: its row is read from wherever it
+ * lies and sorted with every column. The index's result for a `q` phrase costs once, whatever
+ * it finds: 2–7 ms for phrases whose trigrams most bugs hold.
+ */
+const PLAN_COST = { walkedEntry: 0.1, walkedRow: 0.5, match: 5, searchResult: 3000 };
+
+/**
  * The count comes first and picks the plan for the page. Walking the sort order reads about
  * (offset + page size) × all / matching index entries; starting from the filters reads every
- * matching row and sorts them. SQLite's planner cannot weigh the LIMIT that way, and left alone it sorted
- * 14k rows for `status=NEW` (140 ms) where walking last_seen reads 350. Bug ids are never
- * reused and bugs are never deleted, so max(id) stands in for the number of bugs at no cost.
- * The total stays exact for every filter; each count reads one index (or the search index).
+ * matching row and sorts them (PLAN_COST weighs the two). SQLite's planner cannot weigh the
+ * LIMIT that way, and left alone it sorted 14k rows for `status=NEW` (140 ms) where walking
+ * last_seen reads 350. Bug ids are never reused and bugs are never deleted, so max(id) stands
+ * in for the number of bugs at no cost. The total stays exact for every filter; each count
+ * reads one index (or the search index).
  */
 export async function listBugs(db: Db, query: BugListQuery) {
   const offset = (query.page - 1) * query.page_size;
+  if (query.q && searchOf(query.q) === 'phrase' && hasFieldFilters(query)) {
+    const [scope] = await db
+      .select({ n: count() })
+      .from(bugs)
+      .where(bugWhere({ ...query, q: undefined }, 'count'));
+    if ((scope?.n ?? 0) <= ONE_PASS_SCOPE) return listInOnePass(db, query, offset);
+  }
+  // `q` alone is counted in the index: every row of bug_search is a bug.
+  const countInIndex = query.q && searchOf(query.q) === 'phrase' && !hasFieldFilters(query);
   // Two statements (a subquery beside count(*) would cost SQLite its whole-table count
   // shortcut) in one batch: one round trip to the read thread or D1.
   const [[counted], [newest]] = (await db.batch([
-    onlySearch(query)
+    countInIndex
       ? db
           .select({
             n: sql<number>`(SELECT count(*) FROM bug_search WHERE ${searchMatch(query.q!)}) + (SELECT count(*) FROM ${bugs} WHERE ${bugs.id} > ${NOT_YET_INDEXED} AND ${likeEither(query.q!)})`,
@@ -235,23 +264,55 @@ export async function listBugs(db: Db, query: BugListQuery) {
   const total = counted?.n ?? 0;
   const page = { total, page: query.page, page_size: query.page_size };
   if (total <= offset) return { items: [], ...page };
-  // Walking tests a bug's fields on its row, but `q` (and project_id on its own index) on the
-  // id the index entry holds, about ten times cheaper than a row.
-  const rowTests =
+  // Walking tests a bug's fields on its row, and project_id on its own index the entry. `q`
+  // is tested on the walk either through the index's result (the id the entry holds) or by
+  // LIKE on the row, where LIKE finds the same; the cheaper of the two is taken.
+  const fieldRowTests =
     Boolean(query.status?.length || query.source || query.level || query.environment) ||
-    Boolean(query.project_id && query.sort !== 'last_seen') ||
-    Boolean(query.q && !indexed(query.q));
+    Boolean(query.project_id && query.sort !== 'last_seen');
+  const phrase = Boolean(query.q && searchOf(query.q) === 'phrase');
   const walked = ((offset + query.page_size) * Math.max(newest?.id ?? 0, total)) / total;
-  const plan: ListPlan = walked * (rowTests ? 1 : 0.1) < total ? 'sorted' : 'filter';
+  const walkWithIndex =
+    walked * (fieldRowTests || (query.q && !phrase) ? PLAN_COST.walkedRow : PLAN_COST.walkedEntry) +
+    (phrase ? PLAN_COST.searchResult : 0);
+  const walkWithLike =
+    phrase && likeAgrees(query.q!) ? walked * PLAN_COST.walkedRow : Number.POSITIVE_INFINITY;
+  const fromFilters = total * PLAN_COST.match + (phrase ? PLAN_COST.searchResult : 0);
+  const walking = Math.min(walkWithIndex, walkWithLike);
+  const plan: ListPlan = walking < fromFilters ? 'sorted' : 'filter';
   const direction = query.order === 'asc' ? asc : desc;
   const rows = await db
     .select()
     .from(bugs)
-    .where(bugWhere(query, plan, query.sort))
+    .where(bugWhere(query, plan, query.sort, walkWithLike < walkWithIndex))
     .orderBy(direction(sortColumn[query.sort]), direction(bugs.id))
     .limit(query.page_size)
     .offset(offset);
   return { items: rows.map(toApiBug), ...page };
+}
+
+/**
+ * A `q` phrase within field filters that hold at most this many bugs (a project, a status of
+ * one): one pass finds the matches, which gives both the total and the page, where counting
+ * and then paging evaluated the phrase twice (a phrase whose trigrams most bugs hold costs the
+ * same however few bugs match).
+ */
+const ONE_PASS_SCOPE = 10_000;
+
+async function listInOnePass(db: Db, query: BugListQuery, offset: number) {
+  const key = sortColumn[query.sort];
+  const matches = await db.select({ id: bugs.id, key }).from(bugs).where(bugWhere(query, 'filter'));
+  const sign = query.order === 'asc' ? 1 : -1;
+  matches.sort((a, b) => sign * (a.key < b.key ? -1 : a.key > b.key ? 1 : a.id - b.id));
+  const ids = matches.slice(offset, offset + query.page_size).map((m) => m.id);
+  const rows = ids.length ? await db.select().from(bugs).where(inArray(bugs.id, ids)) : [];
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return {
+    items: ids.flatMap((id) => (byId.has(id) ? [toApiBug(byId.get(id)!)] : [])),
+    total: matches.length,
+    page: query.page,
+    page_size: query.page_size,
+  };
 }
 
 export async function getBugRow(db: Db, id: number): Promise<BugRow | undefined> {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import Database from 'libsql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listBugs } from '../../functions/services/bugs';
 import { indexNewBugsStatements } from '../../functions/services/search-index';
 import { startLogCenterApp } from '../helpers/app';
 import { openTempDatabase } from '../helpers/database';
@@ -291,5 +292,88 @@ describe('the search index on the database file', () => {
     } finally {
       db.remove();
     }
+  });
+});
+
+describe('q: both ways of finding a page give the same bugs', () => {
+  // 30,000 bugs, then indexed: a filter that matches many of them makes the list walk the sort
+  // order and test `q` on each row (LIKE, for text LIKE agrees on, or the index's result
+  // otherwise); one that matches few starts from the index; a `q` within filters that hold at
+  // most 10,000 bugs (one status here) is found in one pass that gives the total and the page.
+  // The expected pages are computed here from the same rows.
+  const BUGS = 30_000;
+  const types = ['TimeoutError', 'ValueError', 'ÜberlaufFehler', 'KeyError'];
+  const messages = ['connection timeout to db-7', 'invalid literal', 'straße überlastet', 'missing key'];
+  const statuses = ['NEW', 'FIXING', 'FAILED'];
+  const rowOf = (i: number) => ({
+    id: i + 1,
+    type: types[i % types.length]!,
+    message: `${messages[(i * 7) % messages.length]} #${i}`,
+    status: statuses[i % statuses.length]!,
+    count: (i * 7919) % 997,
+  });
+  const rows = Array.from({ length: BUGS }, (_, i) => rowOf(i));
+  let db: Awaited<ReturnType<typeof openTempDatabase>>;
+
+  beforeAll(async () => {
+    db = await openTempDatabase('search-plans');
+    const side = new Database(db.file);
+    const insert = side.prepare(`INSERT INTO bugs (id, project_id, fingerprint, source, level, environment,
+      status, error_type, error_message, stack_trace, context, occurrence_count, first_seen, last_seen,
+      status_changed_at) VALUES (?, 'p', ?, 'runtime', 'ERROR', 'production', ?, ?, ?, '[]', '{}', ?, 'x', ?, 'x')`);
+    side.exec('BEGIN');
+    for (const r of rows)
+      insert.run(r.id, `plans-${r.id}`, r.status, r.type, r.message, r.count, String(r.id).padStart(6, '0'));
+    side.exec('COMMIT');
+    for (const { sql } of indexNewBugsStatements) side.exec(sql);
+    side.close();
+  });
+  afterAll(() => db.remove());
+
+  const page = (q: string, more: Partial<Parameters<typeof listBugs>[1]> = {}) =>
+    listBugs(db.handle.db, { page: 1, page_size: 10, sort: 'occurrence_count', order: 'desc', q, ...more });
+  /** What the page must hold: case folded as the index folds it (every letter with a case). */
+  const expected = (
+    q: string,
+    status?: string[],
+    sort: 'occurrence_count' | 'last_seen' = 'occurrence_count',
+    pageNumber = 1,
+  ) => {
+    const matching = rows.filter(
+      (r) =>
+        (r.type.toLowerCase().includes(q.toLowerCase()) ||
+          r.message.toLowerCase().includes(q.toLowerCase())) &&
+        (!status || status.includes(r.status)),
+    );
+    const key = (r: (typeof rows)[number]) => (sort === 'occurrence_count' ? r.count : r.id);
+    matching.sort((a, b) => key(b) - key(a) || b.id - a.id);
+    return {
+      total: matching.length,
+      ids: matching.slice((pageNumber - 1) * 10, pageNumber * 10).map((r) => r.id),
+    };
+  };
+
+  it.each([
+    ['timeout', ['NEW', 'FIXING']],
+    ['TIMEOUT TO', ['FAILED']],
+    ['#12', undefined],
+    ['überlast', ['NEW']],
+    ['ÜBERLAUF', ['NEW', 'FAILED']],
+    ['missing key #29', undefined],
+    ['key #2', ['FAILED']],
+  ] as const)('q=%s, status=%s', async (q, status) => {
+    for (const sort of ['occurrence_count', 'last_seen'] as const) {
+      for (const pageNumber of [1, 3]) {
+        const got = await page(q, { sort, status: status ? [...status] : undefined, page: pageNumber });
+        const want = expected(q, status ? [...status] : undefined, sort, pageNumber);
+        expect(
+          { total: got.total, ids: got.items.map((b) => b.id) },
+          `sort=${sort} page=${pageNumber}`,
+        ).toEqual(want);
+      }
+    }
+    // The same within the project, which holds every bug here.
+    const inProject = await page(q, { project_id: 'p', status: status ? [...status] : undefined });
+    expect(inProject.total).toBe(expected(q, status ? [...status] : undefined).total);
   });
 });
