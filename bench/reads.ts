@@ -131,6 +131,13 @@ export async function readScenarios(bench: ReadBench) {
     bench.load(server.url, { get: LIST_PATHS }, READ_CONNECTIONS),
     bench.load(server.url, 'rotating', INGEST_WHILE_READING_CONNECTIONS),
   ]);
+  // The floor under the same ingestion: an answer that reads nothing (no database, no read
+  // thread) waits as long for the event loop and the CPU that ingestion keeps busy.
+  bench.step(`reads: GET /api/health at ${READ_CONNECTIONS} connections while reports arrive (the floor)`);
+  const [healthWhileIngesting] = await Promise.all([
+    bench.load(server.url, { get: ['/api/health'] }, READ_CONNECTIONS),
+    bench.load(server.url, 'rotating', INGEST_WHILE_READING_CONNECTIONS),
+  ]);
   await server.stop();
   const rssMb = server.peakRss();
   return {
@@ -138,6 +145,7 @@ export async function readScenarios(bench: ReadBench) {
     stats: { ...stats, rssMb },
     detail: { ...detail, rssMb },
     listWhileIngesting: { ...listWhileIngesting, rssMb },
+    healthWhileIngesting: { ...healthWhileIngesting, rssMb },
     ingestWhileListing: { ...ingestWhileListing, rssMb },
   };
 }

@@ -7,7 +7,7 @@
  * answer is counted.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -44,6 +44,52 @@ const hasWrk = (() => {
 
 const step = (text: string) => console.log(`▸ ${text}`);
 
+/**
+ * `BENCH_ONLY=name,name`: run only these scenarios (the names of SCENARIOS below), print their
+ * table and write no bench/results.json. For iterating on one path without the whole run.
+ */
+const ONLY = process.env.BENCH_ONLY?.split(',')
+  .map((name) => name.trim())
+  .filter(Boolean);
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system) of each thread of a process, by thread id. */
+function threadSeconds(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (pid === undefined) return out;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+    }
+  } catch {
+    // not Linux, or the process is gone
+  }
+  return out;
+}
+
+/** User plus system CPU seconds a process has used so far, all its threads together. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    // The command name (field 2) may hold spaces; the fields after its closing paren are fixed.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime
+  } catch {
+    return Number.NaN; // not Linux, or the process is gone
+  }
+}
+
 interface LoadResult {
   rps: number;
   p50: number;
@@ -53,6 +99,11 @@ interface LoadResult {
   errors: number;
   /** Answers by status, when counted: `429+retry` is a 429 with Retry-After, `429` one without. */
   statuses?: Record<string, number>;
+  /**
+   * The server process's CPU time (all threads, user + system) over the measured run divided by
+   * its requests, in µs: steadier than req/s on a shared machine. Absent where not measured.
+   */
+  cpuUsPerReq?: number;
 }
 
 interface Server {
@@ -124,7 +175,10 @@ const SERVER_NODE_FLAGS = (() => {
   const start: string = JSON.parse(readFileSync('package.json', 'utf8')).scripts.start;
   const flags = start.match(/\bnode ((?:--\S+ )*)dist\/server\/node\.mjs/)?.[1];
   if (flags === undefined) throw new Error(`cannot find the node flags in the start script: ${start}`);
-  return flags.trim().split(/\s+/).filter(Boolean);
+  // BENCH_SERVER_FLAGS: more flags for a run (a profile, a GC setting tried before it goes in
+  // `npm start`); the figures then describe that setting, not the start script's.
+  const extra = process.env.BENCH_SERVER_FLAGS ?? '';
+  return `${flags} ${extra}`.trim().split(/\s+/).filter(Boolean);
 })();
 
 const startLogCenter = (dataDir: string) =>
@@ -287,15 +341,36 @@ function parseWrk(out: string): LoadResult {
 /** Each run's unique fingerprints differ from every other run's, warm-up included. */
 const runId = () => Math.random().toString(36).slice(2, 10);
 
-/** A warm-up run, then the measured one. */
+/**
+ * A warm-up run, then the measured one. With `serverPid`, the server's CPU time over the
+ * measured run is read from /proc and given per request (`cpuUsPerReq`).
+ */
 async function load(
   url: string,
   kind: LoadKind,
   connections = CONNECTIONS,
   countStatuses = false,
+  serverPid?: number,
 ): Promise<LoadResult> {
   if (WARMUP_S > 0) await loadFor(WARMUP_S, url, kind, connections);
-  return loadFor(DURATION_S, url, kind, connections, countStatuses);
+  const before = cpuSeconds(serverPid);
+  const threadsBefore = process.env.BENCH_DEBUG ? threadSeconds(serverPid) : undefined;
+  const result = await loadFor(DURATION_S, url, kind, connections, countStatuses);
+  const used = cpuSeconds(serverPid) - before;
+  if (Number.isFinite(used) && result.requests > 0) result.cpuUsPerReq = (used * 1e6) / result.requests;
+  if (threadsBefore && result.requests > 0) {
+    // Which threads the CPU went to (main first, then V8's, libuv's and the worker threads).
+    const perThread = [...threadSeconds(serverPid)].map(
+      ([tid, seconds]) => [tid, ((seconds - (threadsBefore.get(tid) ?? 0)) * 1e6) / result.requests] as const,
+    );
+    console.log(
+      `server CPU µs/request by thread: ${perThread
+        .filter(([, us]) => us >= 1)
+        .map(([tid, us]) => `${tid === String(serverPid) ? 'main' : tid}:${us.toFixed(0)}`)
+        .join(' ')}`,
+    );
+  }
+  return result;
 }
 
 async function loadFor(
@@ -401,7 +476,7 @@ async function ingestScenario(name: string, kind: BodyKind) {
   step(
     `${name}: ${WARMUP_S}s warm-up, then ${DURATION_S}s of load at ${CONNECTIONS} connections (${hasWrk ? 'wrk' : 'autocannon'})`,
   );
-  const result = await load(server.url, kind, CONNECTIONS, kind === 'large');
+  const result = await load(server.url, kind, CONNECTIONS, kind === 'large', server.child.pid);
   await server.stop();
   return { ...result, rssMb: server.peakRss() };
 }
@@ -450,7 +525,7 @@ async function envelopeScenario() {
   step(
     `${name}: gzip envelopes (${size} bytes on the wire, ~13 KiB of JSON), 1000 rotating errors, ${WARMUP_S}s warm-up, then ${DURATION_S}s at ${CONNECTIONS} connections`,
   );
-  const result = await load(server.url, { envelope: envelopes });
+  const result = await load(server.url, { envelope: envelopes }, CONNECTIONS, false, server.child.pid);
   await server.stop();
   return { ...result, rssMb: server.peakRss() };
 }
@@ -465,7 +540,7 @@ async function largeEnvelopeScenario() {
   step(
     `${name}: gzip envelopes (${size} bytes on the wire, a ~1 MiB event), 100 rotating errors, ${WARMUP_S}s warm-up, then ${DURATION_S}s at ${CONNECTIONS} connections`,
   );
-  const result = await load(server.url, { envelope: envelopes }, CONNECTIONS, true);
+  const result = await load(server.url, { envelope: envelopes }, CONNECTIONS, true, server.child.pid);
   await server.stop();
   return { ...result, rssMb: server.peakRss(), wireBytes: size };
 }
@@ -510,29 +585,106 @@ function workerCpu(): {
   return JSON.parse(readFileSync('bench/worker-results.json', 'utf8'));
 }
 
+/** A baseline server (bare.ts, no-storage.ts) under the rotating load. */
+async function baselineScenario(args: string[]) {
+  const server = await startProcess(args, { PORT: '0' }, /listening on (http:\/\/\S+)/);
+  const result = await load(server.url, 'rotating', CONNECTIONS, false, server.child.pid);
+  await server.stop();
+  return { ...result, rssMb: server.peakRss() };
+}
+
+function bareScenario() {
+  step('bare Hono endpoint (parses the same JSON, stores nothing)');
+  return baselineScenario(['--import', 'tsx', 'bench/bare.ts']);
+}
+
+function noStorageScenario() {
+  step('the same app with storage left out (where the time goes)');
+  return baselineScenario([...SERVER_NODE_FLAGS, '--import', 'tsx', 'bench/no-storage.ts']);
+}
+
+type Row = LoadResult & { rssMb: number };
+const fmt = (n: number | undefined, digits = 0) => (n === undefined ? '–' : n.toFixed(digits));
+
+function printTable(rows: readonly (readonly [string, Row])[]): void {
+  console.log(
+    '\n| scenario | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MB | server CPU µs/req |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const [name, r] of rows) {
+    console.log(
+      `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.non2xx} | ${r.errors} | ${r.rssMb.toFixed(0)} | ${fmt(r.cpuUsPerReq)} |`,
+    );
+  }
+}
+
+/** Ingest against bare by throughput (the target figure) and by server CPU per request. */
+function ratios(rotating: Row, bare: Row) {
+  return {
+    ratio: rotating.rps / bare.rps,
+    cpu_ratio:
+      rotating.cpuUsPerReq && bare.cpuUsPerReq ? bare.cpuUsPerReq / rotating.cpuUsPerReq : Number.NaN,
+  };
+}
+
+/**
+ * BENCH_ONLY: the named scenarios alone, in the order given, with the ratios that the chosen
+ * ones allow. Nothing is written: bench/results.json holds whole runs only.
+ */
+async function runOnly(names: string[]) {
+  const scenarios: Record<string, [string, () => Promise<Row>]> = {
+    bare: ['bare Hono endpoint', bareScenario],
+    'no-storage': ['Log Center app, storage left out', noStorageScenario],
+    rotating: [
+      'ingest, 1000 rotating fingerprints',
+      () => ingestScenario('ingest-1000-fingerprints', 'rotating'),
+    ],
+    unique: ['ingest, all unique (insert-heavy)', () => ingestScenario('ingest-unique', 'unique')],
+    hot: ['ingest, one hot fingerprint (update-heavy)', () => ingestScenario('ingest-hot', 'hot')],
+    large: ['ingest, ~200 KiB reports, 1000 fingerprints', () => ingestScenario('ingest-large', 'large')],
+    envelopes: ['Sentry envelopes, gzip, 1000 rotating errors', envelopeScenario],
+    'large-envelopes': ['Sentry envelopes, gzip, ~1 MiB event, 100 rotating errors', largeEnvelopeScenario],
+    equivalent: [
+      'native reports with the same kept content as the envelopes',
+      () => ingestScenario('ingest-sentry-equivalent', 'sentry-equivalent'),
+    ],
+  };
+  const unknown = names.filter((name) => !(name in scenarios));
+  if (unknown.length) {
+    throw new Error(`BENCH_ONLY: unknown ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
+  }
+  step('building the server bundle (dist/server/node.mjs)');
+  execFileSync(process.execPath, ['scripts/build-server.mjs'], { stdio: 'inherit' });
+  const results = new Map<string, Row>();
+  for (const name of names) results.set(name, await scenarios[name]![1]());
+  printTable(names.map((name) => [scenarios[name]![0], results.get(name)!] as const));
+  const rotating = results.get('rotating');
+  const bare = results.get('bare');
+  const noStorage = results.get('no-storage');
+  if (rotating && bare) {
+    const { ratio, cpu_ratio } = ratios(rotating, bare);
+    console.log(
+      `\ningest / bare: ${ratio.toFixed(2)}× by req/s (target ≥ 0.3×), ${cpu_ratio.toFixed(2)}× by CPU`,
+    );
+  }
+  if (rotating && noStorage) {
+    console.log(`ingest / the same app without storage: ${(rotating.rps / noStorage.rps).toFixed(2)}×`);
+  }
+  for (const name of ['large', 'large-envelopes']) {
+    const r = results.get(name);
+    if (r)
+      console.log(`${name}: answers ${JSON.stringify(r.statuses ?? {})}, peak RSS ${r.rssMb.toFixed(0)} MB`);
+  }
+  console.log('BENCH_ONLY: bench/results.json not written');
+}
+
 async function main() {
+  if (ONLY) return runOnly(ONLY);
   step('building the server bundle (dist/server/node.mjs)');
   execFileSync(process.execPath, ['scripts/build-server.mjs'], { stdio: 'inherit' });
 
-  step('bare Hono endpoint (parses the same JSON, stores nothing)');
-  const bareServer = await startProcess(
-    ['--import', 'tsx', 'bench/bare.ts'],
-    { PORT: '0' },
-    /listening on (http:\/\/\S+)/,
-  );
-  const bare = { ...(await load(bareServer.url, 'rotating')), rssMb: 0 };
-  await bareServer.stop();
-  bare.rssMb = bareServer.peakRss();
-
-  step('the same app with storage left out (where the time goes)');
-  const noStorageServer = await startProcess(
-    [...SERVER_NODE_FLAGS, '--import', 'tsx', 'bench/no-storage.ts'],
-    { PORT: '0' },
-    /listening on (http:\/\/\S+)/,
-  );
-  const noStorage = { ...(await load(noStorageServer.url, 'rotating')), rssMb: 0 };
-  await noStorageServer.stop();
-  noStorage.rssMb = noStorageServer.peakRss();
+  const bare = await bareScenario();
+  const noStorage = await noStorageScenario();
 
   const rotating = await ingestScenario('ingest-1000-fingerprints', 'rotating');
   const unique = await ingestScenario('ingest-unique', 'unique');
@@ -570,21 +722,21 @@ async function main() {
     ],
     [`GET /api/v1/bugs/{id}, ${readStore} (${READ_CONNECTIONS} conn.)`, reads.detail],
     [`GET /api/v1/bugs as above, while ingesting (${READ_CONNECTIONS} conn.)`, reads.listWhileIngesting],
+    [`GET /api/health while ingesting, the floor (${READ_CONNECTIONS} conn.)`, reads.healthWhileIngesting],
     [
       `ingest, 1000 rotating fingerprints, while the list is read (${INGEST_WHILE_READING_CONNECTIONS} conn.)`,
       reads.ingestWhileListing,
     ],
   ] as const;
-  console.log('\n| scenario | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MB |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
-  for (const [name, r] of rows) {
-    console.log(
-      `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.non2xx} | ${r.errors} | ${r.rssMb.toFixed(0)} |`,
-    );
-  }
-  const ratio = rotating.rps / bare.rps;
+  printTable(rows);
+  const { ratio, cpu_ratio } = ratios(rotating, bare);
   const storageShare = rotating.rps / noStorage.rps;
-  console.log(`\ningest / bare: ${ratio.toFixed(2)}× (target ≥ 0.3×)`);
+  console.log(
+    `\ningest / bare: ${ratio.toFixed(2)}× by req/s (target ≥ 0.3×), ${cpu_ratio.toFixed(2)}× by CPU`,
+  );
+  console.log(
+    `server CPU µs/request: bare ${fmt(bare.cpuUsPerReq)}, storage left out ${fmt(noStorage.cpuUsPerReq)}, ingest ${fmt(rotating.cpuUsPerReq)}, unique ${fmt(unique.cpuUsPerReq)}, hot ${fmt(hot.cpuUsPerReq)}`,
+  );
   console.log(`ingest / the same app without storage: ${storageShare.toFixed(2)}× (target ≥ 0.6×)`);
   const answers = (r: LoadResult) =>
     Object.entries(r.statuses ?? {})
@@ -649,6 +801,22 @@ async function main() {
     node: process.version,
     scenarios: Object.fromEntries(rows.map(([name, r]) => [name, r])),
     ratio,
+    /**
+     * Bare's server CPU per request over ingest's: the same comparison as `ratio` by CPU time,
+     * which a busy machine disturbs less than throughput (`ratio` stays the target figure).
+     */
+    cpu_ratio,
+    cpu_us_per_request: {
+      bare: bare.cpuUsPerReq,
+      no_storage: noStorage.cpuUsPerReq,
+      rotating: rotating.cpuUsPerReq,
+      unique: unique.cpuUsPerReq,
+      hot: hot.cpuUsPerReq,
+      large: large.cpuUsPerReq,
+      sentry_envelopes: envelopes.cpuUsPerReq,
+      sentry_large_envelopes: largeEnvelopes.cpuUsPerReq,
+      sentry_equivalent: equivalent.cpuUsPerReq,
+    },
     ratio_to_app_without_storage: storageShare,
     count_check: count,
     envelope_ratio_to_reports: envelopeRatio,
