@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import type { ReadArgs, ReadName, ReadResult, Reads } from '../services/reads';
+import { bindReads, type ReadArgs, type ReadName, type ReadResult, type Reads } from '../services/reads';
 import { startSiblingThread } from './db-file';
 import { AppError, ERROR_CODES, type ErrorCode } from './errors';
 import type { ReaderReply, ReaderRequest } from './reader-thread';
@@ -86,11 +86,7 @@ export function openFileReader(path: string, threads = READ_THREADS): FileReader
       reader.worker.postMessage({ id, name, args } as unknown as ReaderRequest);
     });
   };
-  const reads: Reads = {
-    listBugs: (...args) => ask('listBugs', args),
-    getBugDetail: (...args) => ask('getBugDetail', args),
-    dashboardStats: (...args) => ask('dashboardStats', args),
-  };
+  const reads = bindReads(ask);
 
   return {
     reads,

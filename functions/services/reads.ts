@@ -24,14 +24,22 @@ export type ReadResult<K extends ReadName> = Awaited<ReturnType<Operations[K]>>;
 /** The read operations bound to where they run. */
 export type Reads = { [K in ReadName]: (...args: ArgsOf<K>) => Promise<ReadResult<K>> };
 
-/** The operations run in process on `db`. */
-export function readsOn(db: Db): Reads {
-  return {
-    listBugs: (query) => readOperations.listBugs(db, query),
-    getBugDetail: (id) => readOperations.getBugDetail(db, id),
-    dashboardStats: (query) => readOperations.dashboardStats(db, query),
-  };
+/** Every operation bound to one runner, which gets its name and its arguments past the database. */
+export function bindReads(
+  run: <K extends ReadName>(name: K, args: ReadArgs<K>) => Promise<ReadResult<K>>,
+): Reads {
+  const names = Object.keys(readOperations) as ReadName[];
+  return Object.fromEntries(
+    names.map((name) => [name, (...args: ReadArgs<typeof name>) => run(name, args)]),
+  ) as Reads;
 }
+
+/** The operations run in process on `db`. */
+export const readsOn = (db: Db): Reads =>
+  bindReads((name, args) => {
+    const operation = readOperations[name] as (db: Db, ...rest: unknown[]) => Promise<never>;
+    return operation(db, ...args);
+  });
 
 /** Where a request's reads run: the read threads when the entry has them, else its `db`. */
 export const readsOf = (deps: Pick<Deps, 'db' | 'reads'>): Reads => deps.reads ?? readsOn(deps.db);
