@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { drizzle } from 'drizzle-orm/sqlite-proxy';
 import Database from 'libsql';
 import * as schema from '../../schema';
+import { keepListTotals } from '../services/bugs';
 import { type ReadArgs, type ReadName, readOperations } from '../services/reads';
 import type { Db } from './db';
 import { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-pragmas';
@@ -63,13 +64,18 @@ function read(sql: string, params: unknown[], method: string): unknown {
   return method === 'get' ? statement.get(...params) : statement.all(...params);
 }
 
-/** The services' drizzle handle on this connection: each call runs at once, synchronously. */
-const db = drizzle(
-  async (sql, params, method) => ({ rows: read(sql, params, method) as unknown[] }),
-  async (queries) =>
-    queries.map(({ sql, params, method }) => ({ rows: read(sql, params, method) as unknown[] })),
-  { schema },
-) as unknown as Db;
+/**
+ * The services' drizzle handle on this connection: each call runs at once, synchronously. It
+ * keeps the list's totals between requests (services/bugs.ts).
+ */
+const db = keepListTotals(
+  drizzle(
+    async (sql, params, method) => ({ rows: read(sql, params, method) as unknown[] }),
+    async (queries) =>
+      queries.map(({ sql, params, method }) => ({ rows: read(sql, params, method) as unknown[] })),
+    { schema },
+  ) as unknown as Db,
+);
 
 /** An operation reads one snapshot: its count and its page agree. */
 async function run(request: Extract<ReaderRequest, { name: ReadName }>): Promise<unknown> {

@@ -11,6 +11,7 @@ import {
   statusHistory,
 } from '../../schema';
 import type { Db } from '../lib/db';
+import { LruMap } from '../lib/lru';
 import { recentActivity } from './activity';
 
 export function toApiBug(row: BugRow) {
@@ -230,7 +231,116 @@ const sortColumn = {
 const PLAN_COST = { walkedEntry: 0.1, walkedRow: 0.5, match: 5, searchResult: 3000 };
 
 /**
- * The count comes first and picks the plan for the page. Walking the sort order reads about
+ * What the list keeps between requests, per database connection that serves many of them
+ * (Node's read threads; the Worker's D1 handle lives for one request and keeps nothing): each
+ * filter combination's total, and for a `q` phrase within field filters the ids of the few
+ * bugs it matches. Both hold while the list's mark holds: bug_list_version.version, which
+ * triggers move inside any write that adds or deletes a bug or changes a field a filter or `q`
+ * reads (migration 0009), and the search index's mark, which decides how the newest bugs are
+ * matched. A report that only deduplicates (count, last seen) moves neither, so on a store
+ * that mostly deduplicates, a total is counted and a phrase evaluated once per change instead
+ * of on every request. The page itself is always read fresh: its order moves with every report.
+ */
+interface Kept {
+  mark: string;
+  total: number;
+  /** Every match's id, kept where there are at most KEPT_IDS. */
+  ids?: number[];
+}
+const kept = new WeakMap<Db, LruMap<string, Kept>>();
+
+/** Filter combinations kept per connection. */
+export const KEPT_FILTERS = 256;
+/** The most ids kept for one filter combination (8 bytes each). */
+export const KEPT_IDS = 1_000;
+
+/** Keeps the list's totals and matches on this connection between requests (see Kept). */
+export function keepListTotals(db: Db): Db {
+  if (!kept.has(db)) kept.set(db, new LruMap(KEPT_FILTERS));
+  return db;
+}
+
+const filterKey = (f: BugFilters) =>
+  JSON.stringify([f.project_id, f.status, f.source, f.level, f.environment, f.q]);
+
+/** The list's mark (see Kept) and its newest bug, in one statement. */
+const listState = (db: Db) =>
+  db
+    .select({
+      mark: sql<string>`(SELECT version FROM bug_list_version) || '/' || (SELECT indexed_through FROM bug_search_state)`,
+      newest: sql<number | null>`(SELECT max(id) FROM ${bugs})`,
+    })
+    .from(sql`(SELECT 1)`);
+
+/**
+ * How many bugs match: `q` alone is counted in the index (every row of bug_search is a bug);
+ * otherwise a field filter's index drives and a `q` phrase is only probed by id.
+ */
+function countQuery(db: Db, filters: BugFilters) {
+  const q = filters.q;
+  if (q && searchOf(q) === 'phrase' && !hasFieldFilters(filters))
+    return db
+      .select({
+        n: sql<number>`(SELECT count(*) FROM bug_search WHERE ${searchMatch(q)}) + (SELECT count(*) FROM ${bugs} WHERE ${bugs.id} > ${NOT_YET_INDEXED} AND ${likeEither(q)})`,
+      })
+      .from(sql`bug_search_state`);
+  return db.select({ n: count() }).from(bugs).where(bugWhere(filters, 'count'));
+}
+
+async function countOf(db: Db, filters: BugFilters): Promise<number> {
+  const [counted] = await countQuery(db, filters);
+  return counted?.n ?? 0;
+}
+
+/**
+ * One list request's view of what is kept: `known(filters)` answers what still holds, `total`
+ * answers from it or counts (and keeps), `keep` keeps. Where nothing is kept, the first count
+ * and the newest bug go in one batch (one round trip to D1); elsewhere the mark is read first,
+ * and a total that still holds costs nothing more.
+ */
+async function listTotals(db: Db, query: BugFilters) {
+  const entries = kept.get(db);
+  if (!entries) {
+    // What listBugs counts first: the field filters alone where it may take the one pass.
+    const first: BugFilters = onePassMayServe(query) ? { ...query, q: undefined } : query;
+    const [[counted], [state]] = (await db.batch([countQuery(db, first), listState(db)])) as [
+      { n: number }[],
+      { newest: number | null }[],
+    ];
+    const entry = { mark: '', total: counted?.n ?? 0 };
+    const known = (f: BugFilters): Kept | undefined =>
+      filterKey(f) === filterKey(first) ? entry : undefined;
+    return {
+      newest: state?.newest ?? 0,
+      known,
+      total: async (f: BugFilters) => known(f)?.total ?? countOf(db, f),
+      keep: (_f: BugFilters, _total: number, _ids?: number[]) => {},
+    };
+  }
+  const [state] = await listState(db);
+  const mark = state?.mark ?? '';
+  const known = (f: BugFilters) => {
+    const entry = entries.get(filterKey(f));
+    return entry?.mark === mark ? entry : undefined;
+  };
+  const keep = (f: BugFilters, total: number, ids?: number[]) =>
+    entries.set(filterKey(f), { mark, total, ids: ids && ids.length <= KEPT_IDS ? ids : undefined });
+  return {
+    newest: state?.newest ?? 0,
+    known,
+    total: async (f: BugFilters) => {
+      const entry = known(f);
+      if (entry) return entry.total;
+      const total = await countOf(db, f);
+      keep(f, total);
+      return total;
+    },
+    keep,
+  };
+}
+
+/**
+ * The total comes first and picks the plan for the page. Walking the sort order reads about
  * (offset + page size) × all / matching index entries; starting from the filters reads every
  * matching row and sorts them (PLAN_COST weighs the two). SQLite's planner cannot weigh the
  * LIMIT that way, and left alone it sorted 14k rows for `status=NEW` (140 ms) where walking
@@ -240,28 +350,19 @@ const PLAN_COST = { walkedEntry: 0.1, walkedRow: 0.5, match: 5, searchResult: 30
  */
 export async function listBugs(db: Db, query: BugListQuery) {
   const offset = (query.page - 1) * query.page_size;
-  if (query.q && searchOf(query.q) === 'phrase' && hasFieldFilters(query)) {
-    const [scope] = await db
-      .select({ n: count() })
-      .from(bugs)
-      .where(bugWhere({ ...query, q: undefined }, 'count'));
-    if ((scope?.n ?? 0) <= ONE_PASS_SCOPE) return listInOnePass(db, query, offset);
+  const totals = await listTotals(db, query);
+  if (onePassMayServe(query)) {
+    const known = totals.known(query);
+    if (known?.ids) return (await listInOnePass(db, query, offset, known.ids)).page;
+    if (!known && (await totals.total({ ...query, q: undefined })) <= ONE_PASS_SCOPE) {
+      const { page, ids } = await listInOnePass(db, query, offset);
+      totals.keep(query, page.total, ids);
+      return page;
+    }
   }
-  // `q` alone is counted in the index: every row of bug_search is a bug.
-  const countInIndex = query.q && searchOf(query.q) === 'phrase' && !hasFieldFilters(query);
-  // Two statements (a subquery beside count(*) would cost SQLite its whole-table count
-  // shortcut) in one batch: one round trip to the read thread or D1.
-  const [[counted], [newest]] = (await db.batch([
-    countInIndex
-      ? db
-          .select({
-            n: sql<number>`(SELECT count(*) FROM bug_search WHERE ${searchMatch(query.q!)}) + (SELECT count(*) FROM ${bugs} WHERE ${bugs.id} > ${NOT_YET_INDEXED} AND ${likeEither(query.q!)})`,
-          })
-          .from(sql`bug_search_state`)
-      : db.select({ n: count() }).from(bugs).where(bugWhere(query, 'count')),
-    db.select({ id: max(bugs.id) }).from(bugs),
-  ])) as [{ n: number }[], { id: number | null }[]];
-  const total = counted?.n ?? 0;
+  const total = await totals.total(query);
+  const newest = totals.newest;
+  const phrase = Boolean(query.q && searchOf(query.q) === 'phrase');
   const page = { total, page: query.page, page_size: query.page_size };
   if (total <= offset) return { items: [], ...page };
   // Walking tests a bug's fields on its row, and project_id on its own index the entry. `q`
@@ -270,8 +371,7 @@ export async function listBugs(db: Db, query: BugListQuery) {
   const fieldRowTests =
     Boolean(query.status?.length || query.source || query.level || query.environment) ||
     Boolean(query.project_id && query.sort !== 'last_seen');
-  const phrase = Boolean(query.q && searchOf(query.q) === 'phrase');
-  const walked = ((offset + query.page_size) * Math.max(newest?.id ?? 0, total)) / total;
+  const walked = ((offset + query.page_size) * Math.max(newest, total)) / total;
   const walkWithIndex =
     walked * (fieldRowTests || (query.q && !phrase) ? PLAN_COST.walkedRow : PLAN_COST.walkedEntry) +
     (phrase ? PLAN_COST.searchResult : 0);
@@ -299,20 +399,35 @@ export async function listBugs(db: Db, query: BugListQuery) {
  */
 const ONE_PASS_SCOPE = 10_000;
 
-async function listInOnePass(db: Db, query: BugListQuery, offset: number) {
+const onePassMayServe = (query: BugFilters) =>
+  Boolean(query.q && searchOf(query.q) === 'phrase' && hasFieldFilters(query));
+
+/**
+ * The one pass: every match's id and sort key, sorted here, then the page's rows. `ids`, when
+ * kept from an earlier pass under the same mark, stand for the filters: the same bugs match.
+ */
+async function listInOnePass(db: Db, query: BugListQuery, offset: number, ids?: number[]) {
   const key = sortColumn[query.sort];
-  const matches = await db.select({ id: bugs.id, key }).from(bugs).where(bugWhere(query, 'filter'));
+  const matches = await db
+    .select({ id: bugs.id, key })
+    .from(bugs)
+    .where(
+      ids
+        ? sql`${bugs.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`
+        : bugWhere(query, 'filter'),
+    );
   const sign = query.order === 'asc' ? 1 : -1;
   matches.sort((a, b) => sign * (a.key < b.key ? -1 : a.key > b.key ? 1 : a.id - b.id));
-  const ids = matches.slice(offset, offset + query.page_size).map((m) => m.id);
-  const rows = ids.length ? await db.select().from(bugs).where(inArray(bugs.id, ids)) : [];
+  const pageIds = matches.slice(offset, offset + query.page_size).map((m) => m.id);
+  const rows = pageIds.length ? await db.select().from(bugs).where(inArray(bugs.id, pageIds)) : [];
   const byId = new Map(rows.map((row) => [row.id, row]));
-  return {
-    items: ids.flatMap((id) => (byId.has(id) ? [toApiBug(byId.get(id)!)] : [])),
+  const page = {
+    items: pageIds.flatMap((id) => (byId.has(id) ? [toApiBug(byId.get(id)!)] : [])),
     total: matches.length,
     page: query.page,
     page_size: query.page_size,
   };
+  return { page, ids: matches.map((m) => m.id) };
 }
 
 export async function getBugRow(db: Db, id: number): Promise<BugRow | undefined> {
