@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, max, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import {
   type BugRow,
@@ -235,14 +235,18 @@ const PLAN_COST = { walkedEntry: 0.1, walkedRow: 0.5, match: 5, searchResult: 30
  * (Node's read threads; the Worker's D1 handle lives for one request and keeps nothing): each
  * filter combination's total, and for a `q` phrase within field filters the ids of the few
  * bugs it matches. Both hold while the list's mark holds: bug_list_version.version, which
- * triggers move inside any write that adds or deletes a bug or changes a field a filter or `q`
- * reads (migration 0009), and the search index's mark, which decides how the newest bugs are
- * matched. A report that only deduplicates (count, last seen) moves neither, so on a store
- * that mostly deduplicates, a total is counted and a phrase evaluated once per change instead
- * of on every request. The page itself is always read fresh: its order moves with every report.
+ * triggers move inside any write that deletes a bug or changes a field a filter or `q` reads
+ * (migration 0009), and, for `q`, the search index's mark (bugs the index has not taken yet are
+ * matched by LIKE, which folds case for ASCII only). New bugs leave the mark alone: their ids are
+ * above every kept one, so the bugs added since a total was counted are counted on top of it,
+ * by id, a few rows. A report that only deduplicates (count, last seen) changes nothing kept,
+ * so a total is counted and a phrase evaluated once per change instead of on every request.
+ * The page itself is always read fresh: its order moves with every report.
  */
 interface Kept {
   mark: string;
+  /** The newest bug when `total` was counted: bugs above it are counted on top. */
+  through: number;
   total: number;
   /** Every match's id, kept where there are at most KEPT_IDS. */
   ids?: number[];
@@ -263,11 +267,12 @@ export function keepListTotals(db: Db): Db {
 const filterKey = (f: BugFilters) =>
   JSON.stringify([f.project_id, f.status, f.source, f.level, f.environment, f.q]);
 
-/** The list's mark (see Kept) and its newest bug, in one statement. */
+/** The list's marks (see Kept) and its newest bug, in one statement. */
 const listState = (db: Db) =>
   db
     .select({
-      mark: sql<string>`(SELECT version FROM bug_list_version) || '/' || (SELECT indexed_through FROM bug_search_state)`,
+      version: sql<number>`(SELECT version FROM bug_list_version)`,
+      indexed: sql<number>`(SELECT indexed_through FROM bug_search_state)`,
       newest: sql<number | null>`(SELECT max(id) FROM ${bugs})`,
     })
     .from(sql`(SELECT 1)`);
@@ -307,29 +312,46 @@ async function listTotals(db: Db, query: BugFilters) {
       { n: number }[],
       { newest: number | null }[],
     ];
-    const entry = { mark: '', total: counted?.n ?? 0 };
-    const known = (f: BugFilters): Kept | undefined =>
+    const entry: Kept = { mark: '', through: state?.newest ?? 0, total: counted?.n ?? 0 };
+    const known = async (f: BugFilters): Promise<Kept | undefined> =>
       filterKey(f) === filterKey(first) ? entry : undefined;
     return {
       newest: state?.newest ?? 0,
       known,
-      total: async (f: BugFilters) => known(f)?.total ?? countOf(db, f),
+      total: async (f: BugFilters) => (await known(f))?.total ?? countOf(db, f),
       keep: (_f: BugFilters, _total: number, _ids?: number[]) => {},
     };
   }
   const [state] = await listState(db);
-  const mark = state?.mark ?? '';
-  const known = (f: BugFilters) => {
-    const entry = entries.get(filterKey(f));
-    return entry?.mark === mark ? entry : undefined;
-  };
+  const newest = state?.newest ?? 0;
+  // How a `q` matches the newest bugs depends on the search index's mark; other filters do not.
+  const markOf = (f: BugFilters) => (f.q ? `${state?.version}/${state?.indexed}` : `${state?.version}`);
   const keep = (f: BugFilters, total: number, ids?: number[]) =>
-    entries.set(filterKey(f), { mark, total, ids: ids && ids.length <= KEPT_IDS ? ids : undefined });
+    entries.set(filterKey(f), {
+      mark: markOf(f),
+      through: newest,
+      total,
+      ids: ids && ids.length <= KEPT_IDS ? ids : undefined,
+    });
+  /** What is kept for `f` and still holds, with the bugs added since it was counted on top. */
+  const known = async (f: BugFilters): Promise<Kept | undefined> => {
+    const entry = entries.get(filterKey(f));
+    if (!entry || entry.mark !== markOf(f)) return undefined;
+    if (entry.through === newest) return entry;
+    const added = await db.select({ id: bugs.id }).from(bugs).where(addedSince(f, entry.through));
+    const ids = entry.ids && [...entry.ids, ...added.map((bug) => bug.id)];
+    keep(f, entry.total + added.length, ids);
+    return {
+      ...entry,
+      total: entry.total + added.length,
+      ids: ids && ids.length <= KEPT_IDS ? ids : undefined,
+    };
+  };
   return {
-    newest: state?.newest ?? 0,
+    newest,
     known,
     total: async (f: BugFilters) => {
-      const entry = known(f);
+      const entry = await known(f);
       if (entry) return entry.total;
       const total = await countOf(db, f);
       keep(f, total);
@@ -337,6 +359,20 @@ async function listTotals(db: Db, query: BugFilters) {
     },
     keep,
   };
+}
+
+/**
+ * The bugs above `through` that match. For a filter with `q`, the search index's mark (part of
+ * its mark) has not moved since `through` was the newest bug, so none of them is indexed yet:
+ * `q` is matched by LIKE, as the count matched them.
+ */
+function addedSince(filters: BugFilters, through: number) {
+  const q = filters.q;
+  return and(
+    gt(bugs.id, through),
+    bugWhere({ ...filters, q: undefined }),
+    q ? (searchOf(q) === 'none' ? sql`0` : likeEither(q)) : undefined,
+  );
 }
 
 /**
@@ -352,7 +388,7 @@ export async function listBugs(db: Db, query: BugListQuery) {
   const offset = (query.page - 1) * query.page_size;
   const totals = await listTotals(db, query);
   if (onePassMayServe(query)) {
-    const known = totals.known(query);
+    const known = await totals.known(query);
     if (known?.ids) return (await listInOnePass(db, query, offset, known.ids)).page;
     if (!known && (await totals.total({ ...query, q: undefined })) <= ONE_PASS_SCOPE) {
       const { page, ids } = await listInOnePass(db, query, offset);

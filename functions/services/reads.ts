@@ -18,11 +18,12 @@ export const readOperations = {
 
 type Operations = typeof readOperations;
 export type ReadName = keyof Operations;
-type ArgsOf<K extends ReadName> = Parameters<Operations[K]> extends [Db, ...infer Rest] ? Rest : never;
-export type ReadArgs<K extends ReadName> = ArgsOf<K>;
+/** An operation's arguments past the database. */
+export type ReadArgs<K extends ReadName> =
+  Parameters<Operations[K]> extends [Db, ...infer Rest] ? Rest : never;
 export type ReadResult<K extends ReadName> = Awaited<ReturnType<Operations[K]>>;
 /** The read operations bound to where they run. */
-export type Reads = { [K in ReadName]: (...args: ArgsOf<K>) => Promise<ReadResult<K>> };
+export type Reads = { [K in ReadName]: (...args: ReadArgs<K>) => Promise<ReadResult<K>> };
 
 /** Every operation bound to one runner, which gets its name and its arguments past the database. */
 export function bindReads(
