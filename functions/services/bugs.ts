@@ -341,11 +341,7 @@ async function listTotals(db: Db, query: BugFilters) {
     const added = await db.select({ id: bugs.id }).from(bugs).where(addedSince(f, entry.through));
     const ids = entry.ids && [...entry.ids, ...added.map((bug) => bug.id)];
     keep(f, entry.total + added.length, ids);
-    return {
-      ...entry,
-      total: entry.total + added.length,
-      ids: ids && ids.length <= KEPT_IDS ? ids : undefined,
-    };
+    return entries.get(filterKey(f));
   };
   return {
     newest,
