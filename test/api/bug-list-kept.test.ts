@@ -50,6 +50,41 @@ async function report(
 }
 
 const stored = () => side.prepare('SELECT * FROM bugs ORDER BY id').all() as StoredBug[];
+
+type InsertedBug = Partial<Omit<StoredBug, 'id' | 'occurrence_count'>> & {
+  fingerprint: string;
+  last_seen?: string;
+};
+
+/** A bug written straight into the file, as any other writer could: the list's fields, the rest fixed. */
+function insertBug(database: Database.Database, bug: InsertedBug) {
+  const b = {
+    project_id: 'p',
+    source: 'runtime',
+    level: 'ERROR',
+    environment: 'production',
+    status: 'NEW',
+    error_type: 'TimeoutError',
+    error_message: 'slow',
+    last_seen: '2026-01-01T00:00:00.000Z',
+    ...bug,
+  };
+  database
+    .prepare(`INSERT INTO bugs (project_id, fingerprint, source, level, environment, status, error_type,
+      error_message, stack_trace, context, first_seen, last_seen, status_changed_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', '{}', '2026-01-01T00:00:00.000Z', ?, '2026-01-01T00:00:00.000Z')`)
+    .run(
+      b.project_id,
+      b.fingerprint,
+      b.source,
+      b.level,
+      b.environment,
+      b.status,
+      b.error_type,
+      b.error_message,
+      b.last_seen,
+    );
+}
 const version = () =>
   (side.prepare('SELECT version FROM bug_list_version').get() as { version: number }).version;
 
@@ -159,18 +194,34 @@ describe('the bug list keeps totals and matches while they hold', () => {
   });
 
   it('counts on top the bugs another writer of the file adds, whatever their fields', async () => {
-    const insert =
-      side.prepare(`INSERT INTO bugs (project_id, fingerprint, source, level, environment, status,
-      error_type, error_message, stack_trace, context, first_seen, last_seen, status_changed_at)
-      VALUES (?, ?, ?, ?, ?, 'NEW', ?, ?, '[]', '{}', '2026-01-01T00:00:00.000Z', ?, '2026-01-01T00:00:00.000Z')`);
-    const rows = [
-      [project, 'side-1', 'runtime', 'WARNING', 'production', 'KeptTimeout', 'in the worker pool again'],
-      [other, 'side-2', 'cicd', 'ERROR', 'staging', 'TIMEOUTERROR', 'upper case, other project'],
-      [project, 'side-3', 'cicd', 'ERROR', 'staging', 'ValueError', 'ab ab ab'],
+    const rows: InsertedBug[] = [
+      {
+        project_id: project,
+        fingerprint: 'side-1',
+        level: 'WARNING',
+        error_type: 'KeptTimeout',
+        error_message: 'in the worker pool again',
+      },
+      {
+        project_id: other,
+        fingerprint: 'side-2',
+        source: 'cicd',
+        environment: 'staging',
+        error_type: 'TIMEOUTERROR',
+        error_message: 'upper case, other project',
+      },
+      {
+        project_id: project,
+        fingerprint: 'side-3',
+        source: 'cicd',
+        environment: 'staging',
+        error_type: 'ValueError',
+        error_message: 'ab ab ab',
+      },
     ];
     for (const [i, row] of rows.entries()) {
-      insert.run(...row, new Date(Date.now() + i).toISOString());
-      await everyListAgrees(`added by another writer: ${row[1]}`);
+      insertBug(side, { ...row, last_seen: new Date(Date.now() + i).toISOString() });
+      await everyListAgrees(`added by another writer: ${row.fingerprint}`);
     }
   });
 
@@ -206,10 +257,12 @@ describe('the bug list keeps totals and matches while they hold', () => {
     const newest = side.prepare('SELECT max(id) AS id FROM bugs').get() as { id: number };
     side.exec(`DELETE FROM bugs WHERE id = ${newest.id}`);
     await everyListAgrees('the newest bug deleted');
-    side.exec(`INSERT INTO bugs (project_id, fingerprint, source, level, environment, status, error_type,
-      error_message, stack_trace, context, first_seen, last_seen, status_changed_at)
-      VALUES ('${project}', 'reused', 'runtime', 'ERROR', 'production', 'NEW', 'TimeoutError', 'took an old id',
-      '[]', '{}', '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z', '2026-01-01T00:00:00.000Z')`);
+    insertBug(side, {
+      project_id: project,
+      fingerprint: 'reused',
+      error_message: 'took an old id',
+      last_seen: '2026-01-02T00:00:00.000Z',
+    });
     expect((side.prepare('SELECT max(id) AS id FROM bugs').get() as { id: number }).id).toBe(newest.id);
     await everyListAgrees('a bug with the id of a deleted one');
   });
@@ -222,9 +275,7 @@ describe('the list mark (migration 0009)', () => {
       const file = new Database(db.file);
       const mark = () =>
         (file.prepare('SELECT version FROM bug_list_version').get() as { version: number }).version;
-      file.exec(`INSERT INTO bugs (project_id, fingerprint, source, level, environment, status, error_type,
-        error_message, stack_trace, context, first_seen, last_seen, status_changed_at)
-        VALUES ('p', 'a', 'runtime', 'ERROR', 'production', 'NEW', 'E', 'm', '[]', '{}', 'x', 'x', 'x')`);
+      insertBug(file, { fingerprint: 'a' });
       expect(mark()).toBe(0);
       // What a report that deduplicates writes, status included, unchanged.
       file.exec(`UPDATE bugs SET occurrence_count = occurrence_count + 1, last_seen = 'y', version = '1.2',
@@ -257,11 +308,7 @@ describe('the list mark (migration 0009)', () => {
     try {
       const insert = (file: string, rows: [string, string][]) => {
         const database = new Database(file);
-        const statement =
-          database.prepare(`INSERT INTO bugs (project_id, fingerprint, source, level, environment,
-          status, error_type, error_message, stack_trace, context, first_seen, last_seen, status_changed_at)
-          VALUES ('p', ?, 'runtime', 'ERROR', 'production', ?, 'TimeoutError', 'slow', '[]', '{}', 'x', 'x', 'x')`);
-        for (const [fingerprint, status] of rows) statement.run(fingerprint, status);
+        for (const [fingerprint, status] of rows) insertBug(database, { fingerprint, status });
         database.close();
       };
       // The same number of writes, so the same mark, but different bugs.
