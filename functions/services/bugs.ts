@@ -376,9 +376,9 @@ function addedSince(filters: BugFilters, through: number) {
  * (offset + page size) × all / matching index entries; starting from the filters reads every
  * matching row and sorts them (PLAN_COST weighs the two). SQLite's planner cannot weigh the
  * LIMIT that way, and left alone it sorted 14k rows for `status=NEW` (140 ms) where walking
- * last_seen reads 350. Bug ids are never reused and bugs are never deleted, so max(id) stands
- * in for the number of bugs at no cost. The total stays exact for every filter; each count
- * reads one index (or the search index).
+ * last_seen reads 350. Bugs are not deleted in use and their ids only grow, so max(id) stands
+ * in for the number of bugs at no cost (the plan needs only its size). The total stays exact
+ * for every filter; each count reads one index (or the search index), or is kept (Kept).
  */
 export async function listBugs(db: Db, query: BugListQuery) {
   const offset = (query.page - 1) * query.page_size;
